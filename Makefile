@@ -1,0 +1,70 @@
+# One Makefile, the same targets locally and in CI.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10: the first one found, or PYTHON=/path/to/python3.10.
+PYTHON ?= $(firstword $(shell command -v python3.10 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(wildcard /usr/local/bin/python3.10 /usr/bin/python3.10))
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/assistant.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/nlu bot/resources -type f -not -name '*.pyc' 2>/dev/null)
+
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean
+
+help:
+	@echo "make run   - set up, train if needed, start the assistant on 127.0.0.1:5005"
+	@echo "make test  - set up, train if needed, run every check"
+
+$(BIN)/.installed: requirements.txt constraints.txt
+	@test -n "$(PYTHON)" || { echo "No Python 3.10 found. Install one (e.g. pyenv install 3.10) or run: make PYTHON=/path/to/python3.10 ..."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 10) else 1)' || { echo "$(PYTHON) is not Python 3.10; Rasa 3.6 needs 3.10."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip==24.0
+	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+	touch $@
+
+setup: $(BIN)/.installed
+
+# Retrained only when the data, config, domain or our NLU components change.
+$(MODEL): $(BIN)/.installed $(TRAINING_INPUTS)
+	mkdir -p models
+	$(BIN)/rasa train --fixed-model-name assistant --out models
+	touch $@
+
+model: $(MODEL)
+
+run: $(MODEL)
+	scripts/run.sh
+
+# System packages the tests use: chromium and a CJK font for the browser test, PostgreSQL.
+system-deps:
+	scripts/system_deps.sh
+
+lint: setup
+	$(BIN)/ruff check bot actions tests scripts
+	$(BIN)/mypy bot actions scripts
+
+validate: setup
+	$(BIN)/rasa data validate --fail-on-warnings
+
+unit: $(MODEL)
+	$(BIN)/pytest -q tests
+
+stories: $(MODEL)
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/stories
+
+nlu-eval: $(MODEL)
+	$(BIN)/python scripts/evaluate_nlu.py --model $(MODEL) --out results/nlu
+
+check: lint validate unit stories nlu-eval
+
+test: setup system-deps
+	$(MAKE) check
+
+clean:
+	rm -rf models results var .pytest_cache .mypy_cache .ruff_cache

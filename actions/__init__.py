@@ -1,0 +1,1 @@
+"""Custom actions of the anti-fraud assistant, one module per feature."""

@@ -1,0 +1,42 @@
+"""The triage form's questions (action_ask_<slot>), with quick-reply buttons, from the knowledge."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import knowledge, reply_language
+from bot.knowledge import TRIAGE_SLOTS_ASKED, localized
+
+
+class AskTriageQuestion(Action):
+    """Base for one action per triage slot; `slot` is set by each subclass below."""
+
+    slot: Text = ""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        lang = reply_language(tracker)
+        question = knowledge().triage_questions[self.slot]
+        dispatcher.utter_message(
+            text=localized(question["text"], lang),
+            buttons=[
+                {"title": localized(b["title"], lang), "payload": b["payload"]}
+                for b in question.get("buttons") or []
+            ],
+        )
+        return []
+
+
+# rasa-sdk registers every Action subclass it can instantiate: one per slot.
+ASK_ACTIONS = {
+    slot: type(f"Ask{slot.title().replace('_', '')}", (AskTriageQuestion,), {"slot": slot})
+    for slot in TRIAGE_SLOTS_ASKED
+}

@@ -1,0 +1,55 @@
+"""Turn the triage answers into a risk level and the steps for it."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import chat_text, knowledge, numbered, reply_language
+from bot.analysis import NO_SCAM, risk_level
+from bot.knowledge import localized
+
+
+def _utter_risk(dispatcher: CollectingDispatcher, level: Text, lang: Text) -> None:
+    kb = knowledge()
+    steps = kb.risk_levels[level]
+    dispatcher.utter_message(
+        text=chat_text(
+            kb, "risk", lang, title=localized(steps["title"], lang),
+            items=numbered(localized(steps["steps"], lang)),
+        ),
+        json_message={"risk_level": level},
+    )
+
+
+class ActionAssessRisk(Action):
+    def name(self) -> Text:
+        return "action_assess_risk"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        level = risk_level(
+            tracker.get_slot("scam_type") or NO_SCAM,
+            tracker.get_slot("money_sent"),
+            tracker.get_slot("minutes_since_transfer"),
+            tracker.get_slot("credentials_shared"),
+        )
+        _utter_risk(dispatcher, level, reply_language(tracker))
+        return [SlotSet("risk_level", level)]
+
+
+class ActionEmergencySteps(Action):
+    """Money has already left: the stop-payment steps come before any question."""
+
+    def name(self) -> Text:
+        return "action_emergency_steps"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        _utter_risk(dispatcher, "critical", reply_language(tracker))
+        return [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]

@@ -1,0 +1,62 @@
+"""The triage form: what has already happened, when, how much and how."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from bot.timeparse import minutes_ago
+
+# Values sent by the quick-reply buttons of utter_ask_time_since_transfer.
+BUTTON_MINUTES = {"within_hour": 30.0, "today": 240.0, "before_today": 2880.0}
+MAX_ANSWER_CHARS = 200
+
+
+def minutes_since(answer: Text) -> Optional[float]:
+    if answer in BUTTON_MINUTES:
+        return BUTTON_MINUTES[answer]
+    return minutes_ago(answer)
+
+
+def _short(value: Any) -> Optional[Text]:
+    text = str(value).strip() if value is not None else ""
+    return text[:MAX_ANSWER_CHARS] or None
+
+
+class ValidateTriageForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_triage_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        # The transfer details only matter once money has left.
+        if tracker.get_slot("money_sent"):
+            return ["money_sent", "time_since_transfer", "amount", "payment_channel", "credentials_shared"]
+        return ["money_sent", "credentials_shared"]
+
+    def validate_time_since_transfer(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        answer = _short(value)
+        if answer is None:
+            return {"time_since_transfer": None}
+        return {"time_since_transfer": answer, "minutes_since_transfer": minutes_since(answer)}
+
+    def validate_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"amount": _short(value)}
+
+    def validate_payment_channel(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"payment_channel": _short(value)}

@@ -1,0 +1,1 @@
+"""Anti-fraud assistant: shared logic, NLU components and input channels."""

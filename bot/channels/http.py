@@ -1,0 +1,109 @@
+"""Request checks and JSON errors shared by our HTTP channels.
+
+Every refusal is a JSON body {"error": code, "message": text} with a 4xx status,
+so callers never have to parse HTML error pages.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional, Text
+
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 5000
+STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "application/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+}
+
+
+class RequestRejected(Exception):
+    def __init__(self, status: int, code: Text, message: Text) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def response(self) -> HTTPResponse:
+        return error_response(self.status, self.code, self.message)
+
+
+def error_response(status: int, code: Text, message: Text) -> HTTPResponse:
+    return response.json({"error": code, "message": message}, status=status)
+
+
+def json_object(request: Request) -> Dict[Text, Any]:
+    """The request body as a JSON object, or RequestRejected saying what is wrong."""
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise RequestRejected(415, "unsupported_media_type", "Send the body as application/json.")
+    body = request.body or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestRejected(413, "body_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.")
+    if not body.strip():
+        raise RequestRejected(400, "empty_body", "The body is empty.")
+    try:
+        decoded = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestRejected(400, "invalid_encoding", "The body is not valid UTF-8.")
+    try:
+        payload = json.loads(decoded)
+    except (json.JSONDecodeError, RecursionError):
+        raise RequestRejected(400, "invalid_json", "The body is not valid JSON.")
+    if not isinstance(payload, dict):
+        raise RequestRejected(422, "invalid_body", "The body must be a JSON object.")
+    return payload
+
+
+def text_field(payload: Dict[Text, Any], field: Text) -> Text:
+    value = payload.get(field)
+    if not isinstance(value, str):
+        raise RequestRejected(422, "invalid_text", f"'{field}' must be a string.")
+    if not value.strip():
+        raise RequestRejected(422, "empty_text", f"'{field}' is empty.")
+    if len(value) > MAX_TEXT_CHARS:
+        raise RequestRejected(
+            413, "text_too_long", f"'{field}' is longer than {MAX_TEXT_CHARS} characters."
+        )
+    if "\x00" in value:
+        raise RequestRejected(422, "invalid_text", f"'{field}' contains a NUL character.")
+    return value
+
+
+def bearer_token_matches(request: Request, expected: Text) -> bool:
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+def static_file(folder: Text, name: Text) -> HTTPResponse:
+    """A file of bot/static/<folder>, refusing anything outside it."""
+    root = (STATIC_ROOT / folder).resolve()
+    path = (root / name).resolve()
+    if root not in path.parents or not path.is_file() or path.suffix not in _CONTENT_TYPES:
+        return error_response(404, "not_found", "No such file.")
+    return response.raw(
+        path.read_bytes(),
+        content_type=_CONTENT_TYPES[path.suffix],
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def optional_lang(payload: Dict[Text, Any]) -> Optional[Text]:
+    lang = payload.get("lang")
+    if lang is None or lang == "":
+        return None
+    if lang not in ("zh", "en"):
+        raise RequestRejected(422, "invalid_lang", "'lang' must be \"zh\" or \"en\".")
+    return lang

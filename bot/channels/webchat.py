@@ -1,0 +1,122 @@
+"""The citizens' door: a WeChat-style chat page, its message endpoint and its history."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.http import (
+    RequestRejected,
+    error_response,
+    json_object,
+    static_file,
+    text_field,
+)
+
+SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MESSAGE_PARTS = ("text", "buttons", "custom", "image", "attachment")
+
+
+class WebchatOutput(CollectingOutputChannel):
+    """Keeps a reply's text, buttons and custom payload in one message.
+
+    The stock collector splits a custom payload into a separate message; the
+    page needs them together to mark a critical warning in red.
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return "webchat"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        merged = {"recipient_id": recipient_id}
+        merged.update({k: message[k] for k in MESSAGE_PARTS if message.get(k)})
+        self.messages.append(merged)
+
+
+def _sender(value: Any) -> Text:
+    if not isinstance(value, str) or not SENDER_PATTERN.match(value):
+        raise RequestRejected(422, "invalid_sender", "'sender' must be 1-64 letters, digits, '-' or '_'.")
+    return value
+
+
+def _metadata(payload: Dict[Text, Any]) -> Dict[Text, Any]:
+    metadata = payload.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise RequestRejected(422, "invalid_metadata", "'metadata' must be an object.")
+    return {k: v for k, v in metadata.items() if k in ("lang", "display") and isinstance(v, str)}
+
+
+def history_messages(events: List[Any]) -> List[Dict[Text, Any]]:
+    """What the person saw, rebuilt from the tracker's events."""
+    messages: List[Dict[Text, Any]] = []
+    for event in events:
+        if isinstance(event, UserUttered) and event.text:
+            shown = (event.metadata or {}).get("display") or event.text
+            messages.append({"role": "user", "text": shown, "timestamp": event.timestamp})
+        elif isinstance(event, BotUttered):
+            message: Dict[Text, Any] = {"role": "bot", "timestamp": event.timestamp}
+            if event.text:
+                message["text"] = event.text
+            for key in ("buttons", "custom"):
+                if (event.data or {}).get(key):
+                    message[key] = event.data[key]
+            messages.append(message)
+    return messages
+
+
+class WebchatInput(InputChannel):
+    """The page at /webhooks/webchat/, POST webhook and GET history."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "webchat"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = Blueprint("webchat", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+
+        @blueprint.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            return static_file("webchat", "index.html")
+
+        @blueprint.route("/static/<name:path>", methods=["GET"])
+        async def assets(request: Request, name: Text) -> HTTPResponse:
+            return static_file("webchat", name)
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                payload = json_object(request)
+                sender = _sender(payload.get("sender"))
+                text = text_field(payload, "message")
+                metadata = _metadata(payload)
+            except RequestRejected as rejected:
+                return rejected.response()
+            collector = WebchatOutput()
+            await on_new_message(
+                UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            )
+            return response.json(collector.messages)
+
+        @blueprint.route("/history", methods=["GET"])
+        async def history(request: Request) -> HTTPResponse:
+            try:
+                sender = _sender(request.args.get("sender"))
+            except RequestRejected as rejected:
+                return rejected.response()
+            tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+            events = list(tracker.events) if tracker else []
+            return response.json({"sender": sender, "messages": history_messages(events)})
+
+        return blueprint

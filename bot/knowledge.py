@@ -1,0 +1,208 @@
+"""The scam taxonomy and its texts, read from `knowledge/scam_types.yml`.
+
+Everything a user reads about a scam type lives in that file; code only
+selects and formats it. It is loaded once per process and validated on load,
+so a broken edit fails at start-up, not in a conversation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Text, Tuple
+
+import yaml
+
+from bot.language import SUPPORTED
+
+SCAM_TYPE_IDS: Tuple[Text, ...] = (
+    "order_brushing",
+    "investment",
+    "fake_shopping",
+    "customer_service",
+    "fake_loan",
+    "fake_credit",
+    "impersonate_acquaintance",
+    "impersonate_official",
+    "romance",
+    "game_trading",
+    "other",
+)
+RISK_LEVELS: Tuple[Text, ...] = ("critical", "high", "medium", "low")
+LOSS_SIGNALS: Tuple[Text, ...] = ("money_sent", "credential_shared", "loan_taken", "recent")
+
+TRIAGE_SLOTS_ASKED: Tuple[Text, ...] = (
+    "money_sent",
+    "time_since_transfer",
+    "amount",
+    "payment_channel",
+    "credentials_shared",
+)
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+CHAT_MESSAGES: Tuple[Text, ...] = (
+    "warning",
+    "also_signs",
+    "red_flags",
+    "red_flag_item",
+    "do_now",
+    "triage_intro",
+    "risk",
+    "report",
+    "evidence",
+    "recovery_warning",
+)
+
+Localized = Mapping[Text, Any]
+
+
+class KnowledgeError(ValueError):
+    """The knowledge file is missing something the assistant relies on."""
+
+
+def localized(value: Localized, lang: Text) -> Any:
+    """The text for `lang`, falling back to Chinese."""
+    return value.get(lang) or value["zh"]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    id: Text
+    patterns: Tuple[Pattern[Text], ...]
+    why: Localized
+
+    def matches(self, text: Text) -> List[re.Match]:
+        return [m for p in self.patterns for m in p.finditer(text) if m.group(0).strip()]
+
+
+@dataclass(frozen=True)
+class ScamType:
+    id: Text
+    name: Localized
+    summary: Localized
+    red_flags: Tuple[RedFlag, ...]
+    do_now: Localized
+    next_questions: Localized
+    script: Localized
+    evidence: Localized
+    report_notes: Localized
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    types: Dict[Text, ScamType]
+    shared_red_flags: Tuple[RedFlag, ...]
+    loss_signals: Dict[Text, Tuple[Pattern[Text], ...]]
+    risk_levels: Dict[Text, Mapping[Text, Localized]]
+    reporting: Mapping[Text, Localized]
+    general: Mapping[Text, Localized]
+    chat: Mapping[Text, Localized]
+    triage_questions: Mapping[Text, Mapping[Text, Any]]
+
+
+def _check_localized(value: Any, where: Text) -> Localized:
+    if not isinstance(value, Mapping) or any(not value.get(lang) for lang in SUPPORTED):
+        raise KnowledgeError(f"{where}: needs non-empty 'zh' and 'en' texts")
+    return value
+
+
+def _compile(patterns: Any, where: Text) -> Tuple[Pattern[Text], ...]:
+    if not isinstance(patterns, list) or not patterns:
+        raise KnowledgeError(f"{where}: needs a non-empty list of patterns")
+    try:
+        return tuple(re.compile(str(p), re.IGNORECASE) for p in patterns)
+    except re.error as error:
+        raise KnowledgeError(f"{where}: bad pattern: {error}") from error
+
+
+def _red_flags(raw: Any, where: Text) -> Tuple[RedFlag, ...]:
+    return tuple(
+        RedFlag(
+            id=str(flag["id"]),
+            patterns=_compile(flag.get("patterns"), f"{where}.{flag['id']}"),
+            why=_check_localized(flag.get("why"), f"{where}.{flag['id']}.why"),
+        )
+        for flag in raw or []
+    )
+
+
+def _scam_type(raw: Mapping[Text, Any]) -> ScamType:
+    where = f"types.{raw.get('id')}"
+    texts = {
+        key: _check_localized(raw.get(key), f"{where}.{key}")
+        for key in (
+            "name",
+            "summary",
+            "do_now",
+            "next_questions",
+            "script",
+            "evidence",
+            "report_notes",
+        )
+    }
+    return ScamType(
+        id=str(raw["id"]),
+        red_flags=_red_flags(raw.get("red_flags"), f"{where}.red_flags"),
+        **texts,
+    )
+
+
+def parse_knowledge(document: Mapping[Text, Any], messages: Mapping[Text, Any]) -> Knowledge:
+    """Validate the loaded scam types and chat messages and build the typed view of them."""
+    types = {str(t["id"]): _scam_type(t) for t in document.get("types") or []}
+    if tuple(types) != SCAM_TYPE_IDS:
+        raise KnowledgeError(f"types must be exactly {SCAM_TYPE_IDS}, got {tuple(types)}")
+    signals = document.get("loss_signals") or {}
+    risk_levels = document.get("risk_levels") or {}
+    for level in RISK_LEVELS:
+        for key in ("title", "steps"):
+            _check_localized((risk_levels.get(level) or {}).get(key), f"risk_levels.{level}.{key}")
+    reporting = document.get("reporting") or {}
+    for key in ("channels", "evidence", "recovery_warning"):
+        _check_localized(reporting.get(key), f"reporting.{key}")
+    general = messages.get("general") or {}
+    for key in ("next_questions", "script"):
+        _check_localized(general.get(key), f"general.{key}")
+    chat = messages.get("chat") or {}
+    for key in CHAT_MESSAGES:
+        _check_localized(chat.get(key), f"chat.{key}")
+    questions = messages.get("triage_questions") or {}
+    for slot in TRIAGE_SLOTS_ASKED:
+        question = questions.get(slot) or {}
+        _check_localized(question.get("text"), f"triage_questions.{slot}.text")
+        for button in question.get("buttons") or []:
+            _check_localized(button.get("title"), f"triage_questions.{slot}.buttons")
+    knowledge = Knowledge(
+        types=types,
+        shared_red_flags=_red_flags(document.get("shared_red_flags"), "shared_red_flags"),
+        loss_signals={s: _compile(signals.get(s), f"loss_signals.{s}") for s in LOSS_SIGNALS},
+        risk_levels=risk_levels,
+        reporting=reporting,
+        general=general,
+        chat=chat,
+        triage_questions=questions,
+    )
+    flag_ids = [f.id for f in knowledge.shared_red_flags] + [
+        f.id for t in types.values() for f in t.red_flags
+    ]
+    duplicated = sorted({i for i in flag_ids if flag_ids.count(i) > 1})
+    if duplicated:
+        raise KnowledgeError(f"red flag ids used twice: {duplicated}")
+    return knowledge
+
+
+def _read_yaml(path: Path) -> Mapping[Text, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+@lru_cache(maxsize=4)
+def load_knowledge(directory: Optional[Text] = None) -> Knowledge:
+    """The knowledge in `directory`, `$KNOWLEDGE_DIR` or the repository's `knowledge/`."""
+    source = Path(directory or os.environ.get("KNOWLEDGE_DIR") or DEFAULT_DIR)
+    return parse_knowledge(
+        _read_yaml(source / "scam_types.yml"), _read_yaml(source / "messages.yml")
+    )

@@ -1,0 +1,43 @@
+"""Settings from the environment, and the rule that secrets are never defaults outside development."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Optional, Text
+
+import structlog
+
+logger = structlog.get_logger()
+
+DEVELOPMENT = "development"
+
+
+class ConfigurationError(RuntimeError):
+    """The assistant must not start with this configuration."""
+
+
+def environment() -> Text:
+    return os.environ.get("ANTIFRAUD_ENV", DEVELOPMENT).strip().lower()
+
+
+def is_development() -> bool:
+    return environment() == DEVELOPMENT
+
+
+def required_secret(variable: Text, purpose: Text) -> Text:
+    """A secret from `variable`; in development a random one is made up (and logged as such)."""
+    value = (os.environ.get(variable) or "").strip()
+    if value:
+        return value
+    if not is_development():
+        raise ConfigurationError(
+            f"{variable} is not set: {purpose} cannot start without it "
+            f"when ANTIFRAUD_ENV={environment()}."
+        )
+    logger.warning("settings.secret.generated", variable=variable, purpose=purpose)
+    return secrets.token_urlsafe(24)
+
+
+def optional_secret(variable: Text) -> Optional[Text]:
+    return (os.environ.get(variable) or "").strip() or None
