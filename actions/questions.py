@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -15,13 +15,13 @@ from bot.knowledge import TRIAGE_SLOTS_ASKED, localized
 class AskTriageQuestion(Action):
     """Base for one action per triage slot; `slot` is set by each subclass below."""
 
-    slot: Text = ""
+    slot: str = ""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_ask_{self.slot}"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         lang = reply_language(tracker)
         question = knowledge().triage_questions[self.slot]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -14,11 +14,11 @@ from bot.knowledge import localized
 
 
 class ActionReportSteps(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_report_steps"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         lang = reply_language(tracker)
         kb = knowledge()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -13,7 +13,7 @@ from bot.analysis import NO_SCAM, risk_level
 from bot.knowledge import localized
 
 
-def _utter_risk(dispatcher: CollectingDispatcher, level: Text, lang: Text) -> None:
+def _utter_risk(dispatcher: CollectingDispatcher, level: str, lang: str) -> None:
     kb = knowledge()
     steps = kb.risk_levels[level]
     dispatcher.utter_message(
@@ -26,11 +26,11 @@ def _utter_risk(dispatcher: CollectingDispatcher, level: Text, lang: Text) -> No
 
 
 class ActionAssessRisk(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_assess_risk"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         level = risk_level(
             tracker.get_slot("scam_type") or NO_SCAM,
@@ -45,11 +45,11 @@ class ActionAssessRisk(Action):
 class ActionEmergencySteps(Action):
     """Money has already left: the stop-payment steps come before any question."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_emergency_steps"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         _utter_risk(dispatcher, "critical", reply_language(tracker))
         return [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -16,28 +16,28 @@ BUTTON_MINUTES = {"within_hour": 30.0, "today": 240.0, "before_today": 2880.0}
 MAX_ANSWER_CHARS = 200
 
 
-def minutes_since(answer: Text) -> Optional[float]:
+def minutes_since(answer: str) -> Optional[float]:
     if answer in BUTTON_MINUTES:
         return BUTTON_MINUTES[answer]
     return minutes_ago(answer)
 
 
-def _short(value: Any) -> Optional[Text]:
+def _short(value: Any) -> Optional[str]:
     text = str(value).strip() if value is not None else ""
     return text[:MAX_ANSWER_CHARS] or None
 
 
 class ValidateTriageForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_triage_form"
 
     async def required_slots(
         self,
-        domain_slots: List[Text],
+        domain_slots: List[str],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> List[str]:
         # The transfer details only matter once money has left.
         if tracker.get_slot("money_sent"):
             return ["money_sent", "time_since_transfer", "amount", "payment_channel", "credentials_shared"]
@@ -45,7 +45,7 @@ class ValidateTriageForm(FormValidationAction):
 
     def validate_time_since_transfer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         answer = _short(value)
         if answer is None:
             return {"time_since_transfer": None}
@@ -53,10 +53,10 @@ class ValidateTriageForm(FormValidationAction):
 
     def validate_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return {"amount": _short(value)}
 
     def validate_payment_channel(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return {"payment_channel": _short(value)}

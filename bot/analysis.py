@@ -9,7 +9,7 @@ language. The chat and the hotline call the same `analyze`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from bot.knowledge import Knowledge, RedFlag, ScamType, load_knowledge, localized
 
@@ -32,22 +32,22 @@ CRITICAL_WINDOW_MINUTES = 24 * 60
 
 @dataclass
 class FoundFlag:
-    id: Text
-    phrase: Text
+    id: str
+    phrase: str
     start: int
     end: int
-    why: Text
-    scam_type: Optional[Text]
+    why: str
+    scam_type: Optional[str]
 
 
 @dataclass
 class Classification:
-    scam_type: Text
+    scam_type: str
     confidence: float
-    scores: Dict[Text, float]
-    flags_by_type: Dict[Text, int]
+    scores: Dict[str, float]
+    flags_by_type: Dict[str, int]
 
-    def alternatives(self) -> List[Tuple[Text, float]]:
+    def alternatives(self) -> List[Tuple[str, float]]:
         ranked = sorted(self.scores.items(), key=lambda kv: -kv[1])
         return [
             (t, s)
@@ -55,7 +55,7 @@ class Classification:
             if t not in (self.scam_type, NO_SCAM) and s >= ALTERNATIVE_MIN_SCORE
         ][:MAX_ALTERNATIVES]
 
-    def related_types(self) -> List[Text]:
+    def related_types(self) -> List[str]:
         return [
             t
             for t, s in sorted(self.scores.items(), key=lambda kv: -kv[1])
@@ -66,26 +66,26 @@ class Classification:
 
 @dataclass
 class Analysis:
-    scam_type: Text
-    scam_name: Optional[Text]
+    scam_type: str
+    scam_name: Optional[str]
     confidence: float
-    alternatives: List[Dict[Text, Any]]
-    related_types: List[Text]
-    risk_level: Text
-    risk_title: Text
-    red_flags: List[Dict[Text, Any]]
-    next_questions: List[Text]
-    script: Text
-    do_now: List[Text]
-    report_steps: List[Text]
-    lang: Text
-    signals: Dict[Text, bool] = field(default_factory=dict)
+    alternatives: List[Dict[str, Any]]
+    related_types: List[str]
+    risk_level: str
+    risk_title: str
+    red_flags: List[Dict[str, Any]]
+    next_questions: List[str]
+    script: str
+    do_now: List[str]
+    report_steps: List[str]
+    lang: str
+    signals: Dict[str, bool] = field(default_factory=dict)
 
-    def as_dict(self) -> Dict[Text, Any]:
+    def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
 
-def scam_type_of_intent(intent: Optional[Text]) -> Optional[Text]:
+def scam_type_of_intent(intent: Optional[str]) -> Optional[str]:
     if intent and intent.startswith(SCAM_INTENT_PREFIX):
         return intent[len(SCAM_INTENT_PREFIX) :]
     return None
@@ -99,7 +99,7 @@ def _non_overlapping(found: Iterable[FoundFlag]) -> List[FoundFlag]:
     return sorted(kept, key=lambda f: f.start)
 
 
-def _find(flags: Sequence[RedFlag], text: Text, lang: Text, scam_type: Optional[Text]) -> List[FoundFlag]:
+def _find(flags: Sequence[RedFlag], text: str, lang: str, scam_type: Optional[str]) -> List[FoundFlag]:
     found = []
     for flag in flags:
         for match in flag.matches(text):
@@ -111,7 +111,7 @@ def _find(flags: Sequence[RedFlag], text: Text, lang: Text, scam_type: Optional[
     return found
 
 
-def find_red_flags(text: Text, lang: Text, knowledge: Knowledge) -> List[FoundFlag]:
+def find_red_flags(text: str, lang: str, knowledge: Knowledge) -> List[FoundFlag]:
     """Every red flag of every type and the shared ones, one match per flag."""
     found = _find(knowledge.shared_red_flags, text, lang, None)
     for scam in knowledge.types.values():
@@ -119,9 +119,9 @@ def find_red_flags(text: Text, lang: Text, knowledge: Knowledge) -> List[FoundFl
     return found
 
 
-def classify(intent_ranking: Sequence[Mapping[Text, Any]], flags: Sequence[FoundFlag]) -> Classification:
+def classify(intent_ranking: Sequence[Mapping[str, Any]], flags: Sequence[FoundFlag]) -> Classification:
     """Combine the classifier's intent ranking with the red flags found in the text."""
-    scores: Dict[Text, float] = {NO_SCAM: 0.0}
+    scores: Dict[str, float] = {NO_SCAM: 0.0}
     for intent in intent_ranking:
         name = intent.get("name")
         if name == "nlu_fallback":
@@ -130,7 +130,7 @@ def classify(intent_ranking: Sequence[Mapping[Text, Any]], flags: Sequence[Found
         scam_type = scam_type_of_intent(name)
         key = scam_type or NO_SCAM
         scores[key] = scores.get(key, 0.0) + confidence
-    flags_by_type: Dict[Text, int] = {}
+    flags_by_type: Dict[str, int] = {}
     for flag in flags:
         if flag.scam_type:
             flags_by_type[flag.scam_type] = flags_by_type.get(flag.scam_type, 0) + 1
@@ -142,7 +142,7 @@ def classify(intent_ranking: Sequence[Mapping[Text, Any]], flags: Sequence[Found
     return Classification(best, scores[best], scores, flags_by_type)
 
 
-def loss_signals(text: Text, knowledge: Knowledge) -> Dict[Text, bool]:
+def loss_signals(text: str, knowledge: Knowledge) -> Dict[str, bool]:
     return {
         name: any(p.search(text) for p in patterns)
         for name, patterns in knowledge.loss_signals.items()
@@ -150,11 +150,11 @@ def loss_signals(text: Text, knowledge: Knowledge) -> Dict[Text, bool]:
 
 
 def risk_level(
-    scam_type: Text,
+    scam_type: str,
     money_sent: Optional[bool],
     minutes_since_transfer: Optional[float],
     credentials_shared: Optional[bool],
-) -> Text:
+) -> str:
     """The risk level from what happened; unknown timing of a transfer counts as recent."""
     if money_sent:
         if minutes_since_transfer is None or minutes_since_transfer <= CRITICAL_WINDOW_MINUTES:
@@ -165,7 +165,7 @@ def risk_level(
     return "medium" if scam_type != NO_SCAM else "low"
 
 
-def _risk_from_text(scam_type: Text, signals: Mapping[Text, bool]) -> Text:
+def _risk_from_text(scam_type: str, signals: Mapping[str, bool]) -> str:
     """A stateless estimate: a transfer only counts as recent when the text says so."""
     if signals.get("money_sent"):
         return "critical" if signals.get("recent") else "high"
@@ -174,7 +174,7 @@ def _risk_from_text(scam_type: Text, signals: Mapping[Text, bool]) -> Text:
     )
 
 
-def report_steps(scam: Optional[ScamType], lang: Text, knowledge: Knowledge) -> List[Text]:
+def report_steps(scam: Optional[ScamType], lang: str, knowledge: Knowledge) -> List[str]:
     steps = list(localized(knowledge.reporting["channels"], lang))
     if scam is not None:
         steps += list(localized(scam.report_notes, lang))
@@ -182,9 +182,9 @@ def report_steps(scam: Optional[ScamType], lang: Text, knowledge: Knowledge) -> 
 
 
 def analyze(
-    parse: Mapping[Text, Any],
-    text: Text,
-    lang: Text,
+    parse: Mapping[str, Any],
+    text: str,
+    lang: str,
     knowledge: Optional[Knowledge] = None,
 ) -> Analysis:
     """Analyse one text given the NLU parse of it."""
@@ -197,7 +197,7 @@ def analyze(
     shown = [f for f in all_flags if f.scam_type in (None, result.scam_type)]
     signals = loss_signals(text, knowledge)
     level = _risk_from_text(result.scam_type, signals)
-    source: Mapping[Text, Any] = (
+    source: Mapping[str, Any] = (
         {"next_questions": scam.next_questions, "script": scam.script} if scam else knowledge.general
     )
     return Analysis(

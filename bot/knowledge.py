@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Pattern, Text, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 
 import yaml
 
 from bot.language import SUPPORTED
 
-SCAM_TYPE_IDS: Tuple[Text, ...] = (
+SCAM_TYPE_IDS: Tuple[str, ...] = (
     "order_brushing",
     "investment",
     "fake_shopping",
@@ -31,10 +31,10 @@ SCAM_TYPE_IDS: Tuple[Text, ...] = (
     "game_trading",
     "other",
 )
-RISK_LEVELS: Tuple[Text, ...] = ("critical", "high", "medium", "low")
-LOSS_SIGNALS: Tuple[Text, ...] = ("money_sent", "credential_shared", "loan_taken", "recent")
+RISK_LEVELS: Tuple[str, ...] = ("critical", "high", "medium", "low")
+LOSS_SIGNALS: Tuple[str, ...] = ("money_sent", "credential_shared", "loan_taken", "recent")
 
-TRIAGE_SLOTS_ASKED: Tuple[Text, ...] = (
+TRIAGE_SLOTS_ASKED: Tuple[str, ...] = (
     "money_sent",
     "time_since_transfer",
     "amount",
@@ -43,7 +43,7 @@ TRIAGE_SLOTS_ASKED: Tuple[Text, ...] = (
 )
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
-CHAT_MESSAGES: Tuple[Text, ...] = (
+CHAT_MESSAGES: Tuple[str, ...] = (
     "warning",
     "also_signs",
     "red_flags",
@@ -56,31 +56,31 @@ CHAT_MESSAGES: Tuple[Text, ...] = (
     "recovery_warning",
 )
 
-Localized = Mapping[Text, Any]
+Localized = Mapping[str, Any]
 
 
 class KnowledgeError(ValueError):
     """The knowledge file is missing something the assistant relies on."""
 
 
-def localized(value: Localized, lang: Text) -> Any:
+def localized(value: Localized, lang: str) -> Any:
     """The text for `lang`, falling back to Chinese."""
     return value.get(lang) or value["zh"]
 
 
 @dataclass(frozen=True)
 class RedFlag:
-    id: Text
-    patterns: Tuple[Pattern[Text], ...]
+    id: str
+    patterns: Tuple[Pattern[str], ...]
     why: Localized
 
-    def matches(self, text: Text) -> List[re.Match]:
+    def matches(self, text: str) -> List[re.Match]:
         return [m for p in self.patterns for m in p.finditer(text) if m.group(0).strip()]
 
 
 @dataclass(frozen=True)
 class ScamType:
-    id: Text
+    id: str
     name: Localized
     summary: Localized
     red_flags: Tuple[RedFlag, ...]
@@ -93,23 +93,23 @@ class ScamType:
 
 @dataclass(frozen=True)
 class Knowledge:
-    types: Dict[Text, ScamType]
+    types: Dict[str, ScamType]
     shared_red_flags: Tuple[RedFlag, ...]
-    loss_signals: Dict[Text, Tuple[Pattern[Text], ...]]
-    risk_levels: Dict[Text, Mapping[Text, Localized]]
-    reporting: Mapping[Text, Localized]
-    general: Mapping[Text, Localized]
-    chat: Mapping[Text, Localized]
-    triage_questions: Mapping[Text, Mapping[Text, Any]]
+    loss_signals: Dict[str, Tuple[Pattern[str], ...]]
+    risk_levels: Dict[str, Mapping[str, Localized]]
+    reporting: Mapping[str, Localized]
+    general: Mapping[str, Localized]
+    chat: Mapping[str, Localized]
+    triage_questions: Mapping[str, Mapping[str, Any]]
 
 
-def _check_localized(value: Any, where: Text) -> Localized:
+def _check_localized(value: Any, where: str) -> Localized:
     if not isinstance(value, Mapping) or any(not value.get(lang) for lang in SUPPORTED):
         raise KnowledgeError(f"{where}: needs non-empty 'zh' and 'en' texts")
     return value
 
 
-def _compile(patterns: Any, where: Text) -> Tuple[Pattern[Text], ...]:
+def _compile(patterns: Any, where: str) -> Tuple[Pattern[str], ...]:
     if not isinstance(patterns, list) or not patterns:
         raise KnowledgeError(f"{where}: needs a non-empty list of patterns")
     try:
@@ -118,7 +118,7 @@ def _compile(patterns: Any, where: Text) -> Tuple[Pattern[Text], ...]:
         raise KnowledgeError(f"{where}: bad pattern: {error}") from error
 
 
-def _red_flags(raw: Any, where: Text) -> Tuple[RedFlag, ...]:
+def _red_flags(raw: Any, where: str) -> Tuple[RedFlag, ...]:
     return tuple(
         RedFlag(
             id=str(flag["id"]),
@@ -129,7 +129,7 @@ def _red_flags(raw: Any, where: Text) -> Tuple[RedFlag, ...]:
     )
 
 
-def _scam_type(raw: Mapping[Text, Any]) -> ScamType:
+def _scam_type(raw: Mapping[str, Any]) -> ScamType:
     where = f"types.{raw.get('id')}"
     texts = {
         key: _check_localized(raw.get(key), f"{where}.{key}")
@@ -150,7 +150,7 @@ def _scam_type(raw: Mapping[Text, Any]) -> ScamType:
     )
 
 
-def parse_knowledge(document: Mapping[Text, Any], messages: Mapping[Text, Any]) -> Knowledge:
+def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) -> Knowledge:
     """Validate the loaded scam types and chat messages and build the typed view of them."""
     types = {str(t["id"]): _scam_type(t) for t in document.get("types") or []}
     if tuple(types) != SCAM_TYPE_IDS:
@@ -194,13 +194,13 @@ def parse_knowledge(document: Mapping[Text, Any], messages: Mapping[Text, Any]) 
     return knowledge
 
 
-def _read_yaml(path: Path) -> Mapping[Text, Any]:
+def _read_yaml(path: Path) -> Mapping[str, Any]:
     with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle) or {}
 
 
 @lru_cache(maxsize=4)
-def load_knowledge(directory: Optional[Text] = None) -> Knowledge:
+def load_knowledge(directory: Optional[str] = None) -> Knowledge:
     """The knowledge in `directory`, `$KNOWLEDGE_DIR` or the repository's `knowledge/`."""
     source = Path(directory or os.environ.get("KNOWLEDGE_DIR") or DEFAULT_DIR)
     return parse_knowledge(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Optional, Text
+from typing import Optional
 
 import structlog
 
@@ -17,7 +17,7 @@ class ConfigurationError(RuntimeError):
     """The assistant must not start with this configuration."""
 
 
-def environment() -> Text:
+def environment() -> str:
     return os.environ.get("ANTIFRAUD_ENV", DEVELOPMENT).strip().lower()
 
 
@@ -25,7 +25,7 @@ def is_development() -> bool:
     return environment() == DEVELOPMENT
 
 
-def required_secret(variable: Text, purpose: Text) -> Text:
+def required_secret(variable: str, purpose: str) -> str:
     """A secret from `variable`; in development a random one is made up (and logged as such)."""
     value = (os.environ.get(variable) or "").strip()
     if value:
@@ -39,5 +39,5 @@ def required_secret(variable: Text, purpose: Text) -> Text:
     return secrets.token_urlsafe(24)
 
 
-def optional_secret(variable: Text) -> Optional[Text]:
+def optional_secret(variable: str) -> Optional[str]:
     return (os.environ.get(variable) or "").strip() or None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Text
+from typing import Optional
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
@@ -34,7 +34,7 @@ _FIXED = [
 ]
 
 
-def _chinese_number(text: Text) -> Optional[float]:
+def _chinese_number(text: str) -> Optional[float]:
     if text == "半":
         return 0.5
     if text == "几":
@@ -58,7 +58,7 @@ def _chinese_number(text: Text) -> Optional[float]:
     return float(total + current)
 
 
-def minutes_ago(text: Text) -> Optional[float]:
+def minutes_ago(text: str) -> Optional[float]:
     """Minutes since the event the text describes, or None when it does not say."""
     match = _ZH_SPAN.search(text)
     if match:

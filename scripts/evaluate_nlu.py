@@ -14,7 +14,7 @@ import json
 import re
 import statistics
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Sequence, Tuple
 
@@ -107,17 +107,19 @@ async def evaluate(model: str, examples: List[Tuple[str, str]]) -> Dict[str, Any
     results["languages"] = {}
     for lang in ("zh", "en"):
         subset = [r for r in rows if r[0] == lang]
-        gold = [r[3] for r in subset]
-        predicted = [r[4] for r in subset]
-        report = per_class(gold, predicted)
+        gold_types = [r[3] for r in subset]
+        predicted_types = [r[4] for r in subset]
+        report = per_class(gold_types, predicted_types)
         print_table(f"Scam types, {lang} ({len(subset)} examples)", report)
         results["languages"][lang] = {
             "examples": len(subset),
             "scam_macro_f1": macro_f1(report),
-            "accuracy": sum(g == p for g, p in zip(gold, predicted)) / len(subset),
-            **detection(gold, predicted),
+            "accuracy": sum(g == p for g, p in zip(gold_types, predicted_types)) / len(subset),
+            **detection(gold_types, predicted_types),
             "per_type": report,
-            "confusions": Counter(f"{g} -> {p}" for g, p in zip(gold, predicted) if g != p).most_common(15),
+            "confusions": Counter(
+                f"{g} -> {p}" for g, p in zip(gold_types, predicted_types) if g != p
+            ).most_common(15),
         }
     latencies.sort()
     results["parse_and_analyze_ms"] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 import structlog
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -31,14 +31,14 @@ class HotlineInput(InputChannel):
     """POST /webhooks/hotline/analyze and the console at /webhooks/hotline/."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "hotline"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         return cls(required_secret("HOTLINE_TOKEN", "the hotline API"))
 
-    def __init__(self, token: Text) -> None:
+    def __init__(self, token: str) -> None:
         self._token = token
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -49,13 +49,15 @@ class HotlineInput(InputChannel):
             return static_file("console", "index.html")
 
         @blueprint.route("/static/<name:path>", methods=["GET"])
-        async def assets(request: Request, name: Text) -> HTTPResponse:
+        async def assets(request: Request, name: str) -> HTTPResponse:
             return static_file("console", name)
 
         @blueprint.route("/analyze", methods=["POST"])
         async def analyze_text(request: Request) -> HTTPResponse:
             if not bearer_token_matches(request, self._token):
-                return error_response(401, "unauthorized", "A valid staff token is required (Authorization: Bearer <token>).")
+                return error_response(
+                    401, "unauthorized", "A valid staff token is required (Authorization: Bearer <token>)."
+                )
             try:
                 payload = json_object(request)
                 text = text_field(payload, "text")

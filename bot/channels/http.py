@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
 from sanic import response
 from sanic.request import Request
@@ -29,7 +29,7 @@ _CONTENT_TYPES = {
 
 
 class RequestRejected(Exception):
-    def __init__(self, status: int, code: Text, message: Text) -> None:
+    def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -39,11 +39,11 @@ class RequestRejected(Exception):
         return error_response(self.status, self.code, self.message)
 
 
-def error_response(status: int, code: Text, message: Text) -> HTTPResponse:
+def error_response(status: int, code: str, message: str) -> HTTPResponse:
     return response.json({"error": code, "message": message}, status=status)
 
 
-def json_object(request: Request) -> Dict[Text, Any]:
+def json_object(request: Request) -> Dict[str, Any]:
     """The request body as a JSON object, or RequestRejected saying what is wrong."""
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
@@ -66,7 +66,7 @@ def json_object(request: Request) -> Dict[Text, Any]:
     return payload
 
 
-def text_field(payload: Dict[Text, Any], field: Text) -> Text:
+def text_field(payload: Dict[str, Any], field: str) -> str:
     value = payload.get(field)
     if not isinstance(value, str):
         raise RequestRejected(422, "invalid_text", f"'{field}' must be a string.")
@@ -81,13 +81,13 @@ def text_field(payload: Dict[Text, Any], field: Text) -> Text:
     return value
 
 
-def bearer_token_matches(request: Request, expected: Text) -> bool:
+def bearer_token_matches(request: Request, expected: str) -> bool:
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
 
 
-def static_file(folder: Text, name: Text) -> HTTPResponse:
+def static_file(folder: str, name: str) -> HTTPResponse:
     """A file of bot/static/<folder>, refusing anything outside it."""
     root = (STATIC_ROOT / folder).resolve()
     path = (root / name).resolve()
@@ -100,7 +100,7 @@ def static_file(folder: Text, name: Text) -> HTTPResponse:
     )
 
 
-def optional_lang(payload: Dict[Text, Any]) -> Optional[Text]:
+def optional_lang(payload: Dict[str, Any]) -> Optional[str]:
     lang = payload.get("lang")
     if lang is None or lang == "":
         return None

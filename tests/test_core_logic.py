@@ -1,0 +1,97 @@
+"""The shared logic under the actions and channels: knowledge, language, time, analysis."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from bot.analysis import NO_SCAM, analyze, classify, find_red_flags, risk_level
+from bot.knowledge import DEFAULT_DIR, SCAM_TYPE_IDS, KnowledgeError, load_knowledge, parse_knowledge
+from bot.language import detect_language, requested_language, resolve_language
+from bot.timeparse import minutes_ago
+
+KB = load_knowledge()
+SCAM_TYPES = yaml.safe_load((DEFAULT_DIR / "scam_types.yml").read_text(encoding="utf-8"))
+MESSAGES = yaml.safe_load((DEFAULT_DIR / "messages.yml").read_text(encoding="utf-8"))
+
+
+def test_knowledge_has_the_fixed_ids_in_order() -> None:
+    assert tuple(KB.types) == SCAM_TYPE_IDS
+
+
+def test_knowledge_rejects_a_broken_edit() -> None:
+    broken = copy.deepcopy(SCAM_TYPES)
+    broken["types"][0]["red_flags"][0]["patterns"] = ["(unclosed"]
+    with pytest.raises(KnowledgeError, match="bad pattern"):
+        parse_knowledge(broken, MESSAGES)
+    missing_en = copy.deepcopy(SCAM_TYPES)
+    missing_en["types"][3]["summary"].pop("en")
+    with pytest.raises(KnowledgeError, match="summary"):
+        parse_knowledge(missing_en, MESSAGES)
+    renamed = copy.deepcopy(SCAM_TYPES)
+    renamed["types"][0]["id"] = "brushing"
+    with pytest.raises(KnowledgeError, match="exactly"):
+        parse_knowledge(renamed, MESSAGES)
+
+
+@pytest.mark.parametrize("text, language", [
+    ("我妈接到一个电话", "zh"), ("my mum got a call from the police", "en"), ("ok", None), ("12345", None),
+    ("请用英文回答", "en"), ("can you reply in Chinese", "zh"), ("English please", "en"),
+])
+def test_language_detection(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_explicit_language_choice_wins() -> None:
+    assert requested_language("说中文吧") == "zh"
+    assert resolve_language("我被骗了", "en") == "en"
+    assert resolve_language("ok") == "zh"
+
+
+@pytest.mark.parametrize("text, minutes", [
+    ("半小时前转的", 30), ("两个小时前", 120), ("一个半小时前", 90), ("昨天下午", 1440),
+    ("刚刚", 5), ("about 20 minutes ago", 20), ("yesterday", 1440), ("不知道", None),
+])
+def test_minutes_ago(text: str, minutes: float) -> None:
+    assert minutes_ago(text) == minutes
+
+
+def test_red_flags_match_inside_chinese_text_without_spaces() -> None:
+    text = "对方说我涉嫌洗钱，让我把钱转到安全账户，还不让告诉家人"
+    found = find_red_flags(text, "zh", KB)
+    assert found
+    for flag in found:
+        assert text[flag.start:flag.end] == flag.phrase
+    assert any(f.scam_type == "impersonate_official" for f in found)
+
+
+def test_flags_back_up_the_classifier_but_do_not_invent_scams() -> None:
+    ranking = [{"name": "ordinary_message", "confidence": 0.55}, {"name": "scam_impersonate_official", "confidence": 0.45}]
+    text = "对方说我涉嫌洗钱，让我把钱转到安全账户"
+    result = classify(ranking, find_red_flags(text, "zh", KB))
+    assert result.scam_type == "impersonate_official"
+    plain = classify([{"name": "ordinary_message", "confidence": 0.97}], find_red_flags("您的快递已到丰巢柜", "zh", KB))
+    assert plain.scam_type == NO_SCAM
+
+
+def test_risk_levels() -> None:
+    assert risk_level("romance", True, 30, None) == "critical"
+    assert risk_level("romance", True, None, None) == "critical"
+    assert risk_level("romance", True, 3 * 1440, None) == "high"
+    assert risk_level("fake_loan", False, None, True) == "high"
+    assert risk_level("fake_loan", False, None, False) == "medium"
+    assert risk_level(NO_SCAM, None, None, None) == "low"
+
+
+def test_stateless_analysis_reads_loss_from_the_text() -> None:
+    parse = {"intent_ranking": [{"name": "scam_impersonate_official", "confidence": 0.9}]}
+    recent = analyze(parse, "自称警察的人让我转到安全账户，我刚刚转了5万过去", "zh", KB)
+    assert recent.scam_type == "impersonate_official"
+    assert recent.risk_level == "critical"
+    assert recent.next_questions and recent.script and recent.report_steps
+    nothing_yet = analyze(parse, "自称警察的人让我转到安全账户，我没理他", "zh", KB)
+    assert nothing_yet.risk_level == "medium"
+    benign = analyze({"intent_ranking": [{"name": "ordinary_message", "confidence": 0.99}]}, "今晚一起吃饭吗", "en", KB)
+    assert (benign.scam_type, benign.scam_name, benign.risk_level) == (NO_SCAM, None, "low")
