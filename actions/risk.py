@@ -13,7 +13,7 @@ from bot.analysis import NO_SCAM, risk_level
 from bot.knowledge import localized
 
 
-def _utter_risk(dispatcher: CollectingDispatcher, level: str, lang: str) -> None:
+def utter_risk(dispatcher: CollectingDispatcher, level: str, lang: str) -> None:
     kb = knowledge()
     steps = kb.risk_levels[level]
     dispatcher.utter_message(
@@ -38,7 +38,7 @@ class ActionAssessRisk(Action):
             tracker.get_slot("minutes_since_transfer"),
             tracker.get_slot("credentials_shared"),
         )
-        _utter_risk(dispatcher, level, reply_language(tracker))
+        utter_risk(dispatcher, level, reply_language(tracker))
         return [SlotSet("risk_level", level)]
 
 
@@ -51,5 +51,5 @@ class ActionEmergencySteps(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        _utter_risk(dispatcher, "critical", reply_language(tracker))
+        utter_risk(dispatcher, "critical", reply_language(tracker))
         return [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]

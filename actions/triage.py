@@ -9,6 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.common import reply_language
+from actions.risk import utter_risk
 from bot.timeparse import minutes_ago
 
 # Values sent by the quick-reply buttons of utter_ask_time_since_transfer.
@@ -42,6 +44,15 @@ class ValidateTriageForm(FormValidationAction):
         if tracker.get_slot("money_sent"):
             return ["money_sent", "time_since_transfer", "amount", "payment_channel", "credentials_shared"]
         return ["money_sent", "credentials_shared"]
+
+    def validate_money_sent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        # Minutes matter: the stop-payment steps come before the remaining questions.
+        if value and tracker.get_slot("risk_level") != "critical":
+            utter_risk(dispatcher, "critical", reply_language(tracker))
+            return {"money_sent": True, "risk_level": "critical"}
+        return {"money_sent": value}
 
     def validate_time_since_transfer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

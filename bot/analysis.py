@@ -193,8 +193,9 @@ def analyze(
     ranking = parse.get("intent_ranking") or ([parse["intent"]] if parse.get("intent") else [])
     result = classify(ranking, all_flags)
     scam = knowledge.types.get(result.scam_type)
-    # Report the flags of the recognised type and the shared ones, not another type's.
-    shown = [f for f in all_flags if f.scam_type in (None, result.scam_type)]
+    # Report the flags of the recognised type, the types it may also be, and the shared ones.
+    relevant = {None, result.scam_type, *result.related_types(), *(t for t, _ in result.alternatives())}
+    shown = [f for f in all_flags if f.scam_type in relevant]
     signals = loss_signals(text, knowledge)
     level = _risk_from_text(result.scam_type, signals)
     source: Mapping[str, Any] = (

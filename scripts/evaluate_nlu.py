@@ -31,6 +31,8 @@ def load_examples(folder: Path) -> List[Tuple[str, str]]:
     pairs = []
     for path in sorted(folder.glob("*.yml")):
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if "intent" not in block:
+                continue  # regexes, lookups and synonyms are not examples
             for line in str(block.get("examples", "")).splitlines():
                 if line.strip().startswith("- "):
                     pairs.append((line.strip()[2:].strip(), block["intent"]))

@@ -152,3 +152,17 @@ def test_triage_questions_come_with_their_buttons(slot: str) -> None:
         assert [b["title"] for b in messages[0]["buttons"]] == [
             localized(b["title"], lang) for b in question.get("buttons") or []
         ]
+
+
+def test_triage_gives_the_emergency_steps_as_soon_as_money_left() -> None:
+    dispatcher = CollectingDispatcher()
+    result = ValidateTriageForm().validate_money_sent(True, dispatcher, make_tracker(slots={"language": "en"}), {})
+    assert result == {"money_sent": True, "risk_level": "critical"}
+    assert dispatcher.messages[0]["custom"] == {"risk_level": "critical"}
+    assert localized(KB.risk_levels["critical"]["title"], "en") in dispatcher.messages[0]["text"]
+    # shown once: not again when the emergency steps were already given
+    again = CollectingDispatcher()
+    tracker = make_tracker(slots={"risk_level": "critical"})
+    assert ValidateTriageForm().validate_money_sent(True, again, tracker, {}) == {"money_sent": True}
+    assert again.messages == []
+    assert ValidateTriageForm().validate_money_sent(False, again, make_tracker(), {}) == {"money_sent": False}

@@ -68,7 +68,10 @@ def test_red_flags_match_inside_chinese_text_without_spaces() -> None:
 
 
 def test_flags_back_up_the_classifier_but_do_not_invent_scams() -> None:
-    ranking = [{"name": "ordinary_message", "confidence": 0.55}, {"name": "scam_impersonate_official", "confidence": 0.45}]
+    ranking = [
+        {"name": "ordinary_message", "confidence": 0.55},
+        {"name": "scam_impersonate_official", "confidence": 0.45},
+    ]
     text = "对方说我涉嫌洗钱，让我把钱转到安全账户"
     result = classify(ranking, find_red_flags(text, "zh", KB))
     assert result.scam_type == "impersonate_official"

@@ -1,0 +1,104 @@
+"""Train NLU-only variants of config.yml and measure each on the held-out split.
+
+Each variant drops (or changes) one component; the table of scam macro-F1 per
+language and parse latency goes to docs/nlu-ablation.md. Takes a few minutes
+per variant on 2 cores: run with `make ablation`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import yaml
+
+import bot.analysis
+from scripts.evaluate_nlu import evaluate, load_examples
+
+Pipeline = List[Dict[str, Any]]
+
+
+def without(name: str, **match: Any) -> Callable[[Pipeline], Pipeline]:
+    def edit(pipeline: Pipeline) -> Pipeline:
+        return [c for c in pipeline if not (c["name"] == name and all(c.get(k) == v for k, v in match.items()))]
+    return edit
+
+
+def with_transformer(pipeline: Pipeline) -> Pipeline:
+    for component in pipeline:
+        if component["name"] == "DIETClassifier":
+            component["number_of_transformer_layers"] = 2
+    return pipeline
+
+
+VARIANTS: Dict[str, Callable[[Pipeline], Pipeline]] = {
+    "full pipeline (config.yml)": lambda p: p,
+    "without USE sentence encoder": without("bot.nlu.sentence_encoder.SentenceEncoderFeaturizer"),
+    "without char n-gram counts": without("CountVectorsFeaturizer", analyzer="char_wb"),
+    "without word counts": lambda p: [
+        c for c in p if not (c["name"] == "CountVectorsFeaturizer" and "analyzer" not in c)
+    ],
+    "without RegexFeaturizer": without("RegexFeaturizer"),
+    "DIET with 2 transformer layers": with_transformer,
+}
+
+
+def train(config: Dict[str, Any], out: Path) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+    config_path = out / "config.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "train", "nlu", "-c", str(config_path), "--out", str(out),
+         "--fixed-model-name", "nlu"],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def row(name: str, results: Dict[str, Any], seconds: float) -> str:
+    zh, en = results["languages"]["zh"], results["languages"]["en"]
+    latency = results["parse_and_analyze_ms"]
+    return (f"| {name} | {zh['scam_macro_f1']:.3f} | {en['scam_macro_f1']:.3f} | {results['intent_macro_f1']:.3f} | "
+            f"{latency['p50']:.1f} | {latency['p95']:.1f} | {seconds:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="results/ablation")
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    args = parser.parse_args()
+    base = yaml.safe_load(Path("config.yml").read_text(encoding="utf-8"))
+    examples = load_examples(Path("tests/nlu_eval"))
+    rows = []
+    for index, name in enumerate(args.variants):
+        config = copy.deepcopy(base)
+        config["pipeline"] = VARIANTS[name](config["pipeline"])
+        out = Path(args.out) / f"variant-{index}"
+        print(f"[{index + 1}/{len(args.variants)}] training: {name}", flush=True)
+        seconds = train(config, out)
+        results = asyncio.run(evaluate(str(out / "nlu.tar.gz"), examples))
+        rows.append(row(name, results, seconds))
+        if index == 0:
+            # The same model, without the red-flag boost in the analysis.
+            weight, bot.analysis.FLAG_WEIGHT = bot.analysis.FLAG_WEIGHT, 0.0
+            rows.append(row("full pipeline, without red-flag boost", asyncio.run(evaluate(str(out / "nlu.tar.gz"),
+                                                                                          examples)), seconds))
+            bot.analysis.FLAG_WEIGHT = weight
+        print(rows[-1], flush=True)
+    header = ("| variant | scam macro-F1 zh | scam macro-F1 en | intent macro-F1 | parse+analyze p50 ms | p95 ms "
+              "| NLU training s |\n|---|---|---|---|---|---|---|")
+    table = header + "\n" + "\n".join(rows)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "table.md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
