@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -9,8 +10,29 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import chat_text, knowledge, numbered, reply_language
+from bot.alerts import send_case_alert
 from bot.analysis import NO_SCAM, risk_level
 from bot.knowledge import localized
+
+
+def alert_if_newly_critical(tracker: Tracker, level: str) -> None:
+    """Tell the integrating system once per conversation that it turned critical."""
+    if level != "critical" or tracker.get_slot("risk_level") == "critical":
+        return
+    send_case_alert(
+        {
+            "event": "case.critical",
+            "conversation_id": tracker.sender_id,
+            "channel": tracker.get_latest_input_channel(),
+            "language": reply_language(tracker),
+            "scam_type": tracker.get_slot("scam_type") or NO_SCAM,
+            "risk_level": level,
+            "money_sent": tracker.get_slot("money_sent"),
+            "minutes_since_transfer": tracker.get_slot("minutes_since_transfer"),
+            "payment_channel": tracker.get_slot("payment_channel"),
+            "reported_at": time.time(),
+        }
+    )
 
 
 def utter_risk(dispatcher: CollectingDispatcher, level: str, lang: str) -> None:
@@ -39,6 +61,7 @@ class ActionAssessRisk(Action):
             tracker.get_slot("credentials_shared"),
         )
         utter_risk(dispatcher, level, reply_language(tracker))
+        alert_if_newly_critical(tracker, level)
         return [SlotSet("risk_level", level)]
 
 
@@ -52,4 +75,5 @@ class ActionEmergencySteps(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         utter_risk(dispatcher, "critical", reply_language(tracker))
+        alert_if_newly_critical(tracker, "critical")
         return [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]

@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 import numpy as np
+import skops.io as sio
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -46,6 +50,30 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             solver=self.config["solver"],
             tol=self.config["tol"],
         )
+
+    # A fixed file name: Rasa's parent class names the file after the graph node, so a
+    # component restored from the training cache under another node name cannot be found.
+    MODEL_FILE = "linear_intent.skops"
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as model_dir:
+            sio.dump(self.clf, model_dir / self.MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
+        component = cls(config, execution_context.node_name, model_storage, resource)
+        with model_storage.read_from(resource) as model_dir:
+            path = model_dir / cls.MODEL_FILE
+            # Only sklearn's own types are allowed in the file.
+            component.clf = sio.load(path, trusted=[])
+        return component
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:
         rows = []
