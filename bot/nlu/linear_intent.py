@@ -96,9 +96,10 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             for earlier in message.get(INTENT_RANKING_KEY) or []:
                 if earlier["name"] in blended:
                     blended[earlier["name"]] += share * float(earlier["confidence"])
-            ranking = sorted(
-                ({"name": k, "confidence": v} for k, v in blended.items()), key=lambda r: -r["confidence"]
-            )
+            ranking = [
+                {"name": name, "confidence": confidence}
+                for name, confidence in sorted(blended.items(), key=lambda item: -item[1])
+            ]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
