@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean
+.PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean retention
 
 help:
 	@echo "make run   - set up, train if needed, start the assistant on 127.0.0.1:5005"
@@ -68,3 +68,9 @@ test: setup system-deps
 
 clean:
 	rm -rf models results var .pytest_cache .mypy_cache .ruff_cache
+
+# Deletes conversations and cases older than DAYS days, in the stores `make run` uses
+# unless TRACKER_DB_* / CASE_DB_URL say otherwise (README: Retention).
+DAYS ?= 90
+retention: setup
+	$(BIN)/python -m bot.retention --days $(DAYS)

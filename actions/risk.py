@@ -9,8 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import chat_text, knowledge, numbered, reply_language
+from actions.common import chat_text, knowledge, numbered, record_case, reply_language
 from bot.alerts import send_case_alert
+from bot.amounts import amount_band
 from bot.analysis import NO_SCAM, risk_level
 from bot.knowledge import localized
 
@@ -47,6 +48,18 @@ def utter_risk(dispatcher: CollectingDispatcher, level: str, lang: str) -> None:
     )
 
 
+def record_risk(tracker: Tracker, level: str, money_sent: Any) -> None:
+    """The triage answers, as a case record keeps them: the amount only as a band."""
+    record_case(
+        tracker,
+        risk_level=level,
+        money_sent=money_sent,
+        amount_band=amount_band(tracker.get_slot("amount")),
+        credentials_shared=tracker.get_slot("credentials_shared"),
+        minutes_since_transfer=tracker.get_slot("minutes_since_transfer"),
+    )
+
+
 class ActionAssessRisk(Action):
     def name(self) -> str:
         return "action_assess_risk"
@@ -62,6 +75,7 @@ class ActionAssessRisk(Action):
         )
         utter_risk(dispatcher, level, reply_language(tracker))
         alert_if_newly_critical(tracker, level)
+        record_risk(tracker, level, tracker.get_slot("money_sent"))
         return [SlotSet("risk_level", level)]
 
 
@@ -76,4 +90,5 @@ class ActionEmergencySteps(Action):
     ) -> List[EventType]:
         utter_risk(dispatcher, "critical", reply_language(tracker))
         alert_if_newly_critical(tracker, "critical")
+        record_risk(tracker, "critical", True)
         return [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]

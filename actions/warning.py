@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import chat_text, knowledge, numbered, parse_of, reply_language
+from actions.common import chat_text, knowledge, numbered, parse_of, record_case, reply_language
 from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
 from bot.knowledge import localized
 
@@ -68,6 +68,7 @@ class ActionWarnScam(Action):
             text=chat_text(kb, "do_now", lang, items=numbered(localized(scam.do_now, lang)))
         )
 
+        record_case(tracker, scam_type=scam_type, language=lang, channel=tracker.get_latest_input_channel())
         events: List[EventType] = [SlotSet("scam_type", scam_type)]
         if not tracker.active_loop_name:
             # A new story starts a new triage.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the action server and the Rasa server (web chat, hotline API, REST webhook)
-# on 127.0.0.1, with the SQLite tracker store in var/. Ctrl+C stops both.
+# on 127.0.0.1, with the SQLite tracker store and case database in var/. Ctrl+C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -19,6 +19,9 @@ if [ -z "${INTEGRATION_TOKEN:-}" ]; then
   echo "INTEGRATION_TOKEN was not set; generated one for this run: $INTEGRATION_TOKEN"
 fi
 export HOTLINE_TOKEN INTEGRATION_TOKEN
+
+# The case database (CASE_DB_URL, default var/cases.db) at the latest schema before anything writes to it.
+"$BIN/python" -m bot.storage.migrate
 
 "$BIN/rasa" run actions --actions actions --port 5055 &
 actions_pid=$!

@@ -2,7 +2,8 @@
 
 The live assistant is the real thing: the trained model served by `rasa run`
 with our channels and a SQLite tracker store, and the real action server, on
-free ports of 127.0.0.1, started once per test session.
+free ports of 127.0.0.1, started once per test session. Each has its own
+migrated SQLite case database, so no test writes to var/.
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 import requests
+import sqlalchemy as sa
 from rasa_sdk import Tracker
+
+from actions.common import case_repository
+from bot.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
@@ -34,6 +41,7 @@ def make_tracker(
     ranking: Optional[List[Dict[str, Any]]] = None,
     entities: Optional[List[Dict[str, Any]]] = None,
     active_loop: Optional[str] = None,
+    sender_id: str = "test-user",
 ) -> Tracker:
     """A rasa-sdk tracker as the action server builds it from Rasa's request."""
     intent_ranking = ranking or ([{"name": intent, "confidence": 0.95}] if intent else [])
@@ -45,7 +53,7 @@ def make_tracker(
     }
     all_slots = {"language": "zh", **(slots or {})}
     return Tracker(
-        sender_id="test-user",
+        sender_id=sender_id,
         slots=all_slots,
         latest_message=latest,
         events=[{"event": "user", "text": text, "parse_data": latest}],
@@ -69,6 +77,7 @@ class LiveAssistant:
     integration_token: str
     api_token: str
     database: Path
+    case_database: Path
     log: Path
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
@@ -110,6 +119,67 @@ def _wait_until_ready(url: str, token: str, processes: List[subprocess.Popen], l
     raise RuntimeError(f"the assistant did not start within {SERVER_START_TIMEOUT_S} s; see {log}")
 
 
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster from scripts/postgres.sh: its URL."""
+    # Not under pytest's tmp dir: that is private to root, and the server runs as "postgres".
+    directory = tempfile.mkdtemp(prefix="antifraud-pg.")
+    script = str(ROOT / "scripts" / "postgres.sh")
+    started = subprocess.run([script, "start", directory], capture_output=True, text=True, timeout=180)
+    if started.returncode != 0:
+        subprocess.run([script, "stop", directory], capture_output=True, timeout=60)
+        message = f"PostgreSQL could not be started (scripts/postgres.sh start): {started.stderr.strip()[-2000:]}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message + " -- skipped outside CI; with CI=true this fails.")
+    try:
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([script, "stop", directory], capture_output=True, timeout=60)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes empty databases of one kind, each call a new one: their URLs."""
+    made: List[str] = []
+    server = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        if server is None:
+            return sqlite_url(tmp_path / f"{name}.db")
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        made.append(name)
+        return sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if server is not None and made:
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            for name in made:
+                connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def case_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The case database the actions write to when run in this process."""
+    url = sqlite_url(tmp_path_factory.mktemp("cases") / "cases.db")
+    upgrade(url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CASE_DB_URL", url)
+        case_repository.cache_clear()
+        yield url
+    case_repository.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
     if not MODEL.exists():
@@ -118,6 +188,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
     rasa_port, action_port = _free_port(), _free_port()
     tokens = {name: secrets.token_urlsafe(16) for name in ("hotline", "integration", "api")}
     database = workdir / "tracker.db"
+    case_database = workdir / "cases.db"
+    upgrade(sqlite_url(case_database))
     log = workdir / "servers.log"
     env = {
         **os.environ,
@@ -130,6 +202,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
         "TRACKER_DB_DIALECT": "sqlite",
         "TRACKER_DB_HOST": "",
         "TRACKER_DB": str(database),
+        "CASE_DB_URL": sqlite_url(case_database),
     }
     with log.open("wb") as out:
         actions = subprocess.Popen(
@@ -145,7 +218,9 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
         url = f"http://127.0.0.1:{rasa_port}"
         try:
             _wait_until_ready(url, tokens["api"], [actions, server], log)
-            yield LiveAssistant(url, tokens["hotline"], tokens["integration"], tokens["api"], database, log)
+            yield LiveAssistant(
+                url, tokens["hotline"], tokens["integration"], tokens["api"], database, case_database, log
+            )
         finally:
             for process in (server, actions):
                 process.terminate()

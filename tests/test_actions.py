@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List
+import sqlite3
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
 
 import pytest
+import sqlalchemy as sa
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from structlog.testing import capture_logs
 
+from actions.common import case_repository
 from actions.questions import ASK_ACTIONS
 from actions.reporting import ActionReportSteps
 from actions.risk import ActionAssessRisk, ActionEmergencySteps
@@ -166,3 +171,33 @@ def test_triage_gives_the_emergency_steps_as_soon_as_money_left() -> None:
     assert ValidateTriageForm().validate_money_sent(True, again, tracker, {}) == {"money_sent": True}
     assert again.messages == []
     assert ValidateTriageForm().validate_money_sent(False, again, make_tracker(), {}) == {"money_sent": False}
+
+
+def test_the_warning_and_the_risk_write_the_case_summary(case_database: str) -> None:
+    sender = "case-summary"
+    run(ActionWarnScam(), make_tracker(ROMANCE_STORY, intent="scam_romance", sender_id=sender))
+    slots = {"scam_type": "romance", "money_sent": True, "minutes_since_transfer": 30.0, "amount": "3万5",
+             "credentials_shared": False}
+    run(ActionAssessRisk(), make_tracker("/deny", sender_id=sender, slots=slots))
+    with sqlite3.connect(sa.engine.make_url(case_database).database) as db:
+        case = db.execute(
+            "SELECT language, scam_type, risk_level, money_sent, amount_band, credentials_shared, "
+            "minutes_since_transfer FROM cases WHERE conversation_id = ?", (sender,),
+        ).fetchall()
+    assert case == [("zh", "romance", "critical", 1, "10k-100k", 0, 30.0)]
+
+
+@pytest.fixture
+def broken_case_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """A database the migrations never ran on: every write fails."""
+    monkeypatch.setenv("CASE_DB_URL", f"sqlite:///{tmp_path / 'unmigrated.db'}")
+    case_repository.cache_clear()
+    yield
+    case_repository.cache_clear()
+
+
+def test_a_broken_case_database_never_breaks_the_chat(broken_case_database: None) -> None:
+    with capture_logs() as logs:
+        messages, events = run(ActionEmergencySteps(), make_tracker("我刚刚把钱转过去了", intent="already_paid"))
+    assert SlotSet("risk_level", "critical") in events and messages[0]["custom"] == {"risk_level": "critical"}
+    assert [log["event"] for log in logs if log["log_level"] == "error"] == ["cases.write_failed"]

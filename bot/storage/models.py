@@ -1,0 +1,42 @@
+"""The case table: one row per conversation, a summary without any message text or personal data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import declarative_base
+
+# Named constraints, so that migrations create the same names on SQLite and PostgreSQL.
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+# Any: SQLAlchemy 1.4 has no type information for the declarative base.
+Base: Any = declarative_base(metadata=metadata)
+
+def utc_now() -> datetime:
+    """Naive UTC: the same value on SQLite (no time zones) and PostgreSQL."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    conversation_id = sa.Column(sa.String(255), nullable=False, unique=True)
+    created_at = sa.Column(sa.DateTime, nullable=False, default=utc_now, index=True)
+    updated_at = sa.Column(sa.DateTime, nullable=False, default=utc_now, index=True)
+    channel = sa.Column(sa.String(64))
+    language = sa.Column(sa.String(8))
+    scam_type = sa.Column(sa.String(64))
+    risk_level = sa.Column(sa.String(16))
+    # None: not asked yet or not answered.
+    money_sent = sa.Column(sa.Boolean)
+    amount_band = sa.Column(sa.String(16))  # bot.amounts: "<1k" … ">=100k", "unknown"
+    credentials_shared = sa.Column(sa.Boolean)
+    minutes_since_transfer = sa.Column(sa.Float)

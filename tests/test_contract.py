@@ -1,0 +1,52 @@
+"""Live responses checked against docs/openapi.yaml (the schemas are JSON Schema)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict
+
+import jsonschema
+import pytest
+import requests
+import yaml
+
+from tests.conftest import ROOT, LiveAssistant
+
+SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+
+
+def check(instance: Any, schema: Dict[str, Any]) -> None:
+    resolver_root = {"components": SPEC["components"], **schema}
+    jsonschema.validate(instance, resolver_root)
+
+
+def response_schema(path: str, method: str, status: str) -> Dict[str, Any]:
+    return SPEC["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+
+@pytest.mark.parametrize("text", [
+    "有人冒充快递客服说我的包裹丢了要理赔，让我下载一个App共享屏幕",
+    "Is this a scam? A lottery says I won a car but need to pay tax first",
+    "明天下午三点开会，记得带上季度报告", "🙂",
+])
+def test_analyze_matches_its_schema(assistant: LiveAssistant, text: str) -> None:
+    check(assistant.analyze(text), response_schema("/webhooks/hotline/analyze", "post", "200"))
+
+
+def test_errors_match_their_schema(assistant: LiveAssistant) -> None:
+    error = {"$ref": "#/components/schemas/Error"}
+    for body, headers in [
+        (b'{"text": ""}', {"Authorization": f"Bearer {assistant.hotline_token}", "Content-Type": "application/json"}),
+        (b'{"text": "x"}', {"Content-Type": "application/json"}),
+    ]:
+        response = requests.post(assistant.url + "/webhooks/hotline/analyze", data=body, headers=headers, timeout=30)
+        assert response.status_code in (401, 422)
+        check(response.json(), error)
+
+
+def test_chat_and_history_match_their_schemas(assistant: LiveAssistant) -> None:
+    sender = uuid.uuid4().hex
+    replies = assistant.chat(sender, "我在网上认识的投资导师让我往一个平台里充钱，现在提现不了")
+    check(replies, response_schema("/webhooks/webchat/webhook", "post", "200"))
+    history = requests.get(assistant.url + "/webhooks/webchat/history", params={"sender": sender}, timeout=30).json()
+    check(history, response_schema("/webhooks/webchat/history", "get", "200"))

@@ -1,0 +1,84 @@
+"""Redaction of personal data in realistic Chinese and English messages, and what must stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.privacy import id_checksum_ok, luhn_ok, redact
+
+ID_NUMBER = "11010519491231002X"  # the checksum example of GB 11643
+CARD_16 = "6222021234567894"  # Luhn-valid, made up
+CARD_19 = "6228480012345678903"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("他让我加他电话13812345678再细聊", "他让我加他电话[PHONE]再细聊"),
+    ("对方号码是+86 138 1234 5678，自称客服", "对方号码是[PHONE]，自称客服"),
+    ("回拨 138-1234-5678 或 0086 13912345678", "回拨 [PHONE] 或 [PHONE]"),
+    ("Call me back on +8613812345678.", "Call me back on [PHONE]."),
+    ("派出所座机010-62345678，分机没人接", "派出所座机[PHONE]，分机没人接"),
+    ("来电显示(0755)83765432", "来电显示[PHONE]"),
+    (f"身份证号{ID_NUMBER}，名字张三", "身份证号[ID_NUMBER]，名字张三"),
+    (f"my ID number is {ID_NUMBER.lower()}", "my ID number is [ID_NUMBER]"),
+    (f"把钱转到卡号{CARD_16}上", "把钱转到卡号[BANK_CARD]上"),
+    ("银行卡 6228 4800 1234 5678 903 户名李四", "银行卡 [BANK_CARD] 户名李四"),
+    ("card 4111-1111-1111-1111, exp 09/27", "card [BANK_CARD], exp 09/27"),
+    ("把截图发到邮箱zhang.san+test@example.com.cn就行", "把截图发到邮箱[EMAIL]就行"),
+    ("email me at li_si@mail.example.org", "email me at [EMAIL]"),
+    ("点这个https://pay.example.com/confirm?order=88&token=9f8e7d6c登录", "点这个[URL_WITH_SECRET]登录"),
+    ("open https://admin:hunter2@bank.example.net/login now", "open [URL_WITH_SECRET] now"),
+    ("链接 www.example.cn/reset?access_token=abc&uid=1。", "链接 [URL_WITH_SECRET]。"),
+    ("https://example.com/cb?code=482910&state=x", "[URL_WITH_SECRET]"),
+    ("see https://example.com/s?SESSION_ID=77 and https://x.example/a?sig=ab",
+     "see [URL_WITH_SECRET] and [URL_WITH_SECRET]"),
+    ("加我微信abc_123456，拉你进群", "加我微信[WECHAT_ID]，拉你进群"),
+    ("他的微信号是 wxid_k2j3h4，头像是个美女", "他的微信号是 [WECHAT_ID]，头像是个美女"),
+    ("vx: lucky8888 私聊", "vx: [WECHAT_ID] 私聊"),
+    ("WeChat ID: zhang_san88", "WeChat ID: [WECHAT_ID]"),
+    ("导师的QQ 12345678，群号也发你了", "导师的QQ [QQ_ID]，群号也发你了"),
+    ("qq号：987654321", "qq号：[QQ_ID]"),
+    ("退款打到支付宝账号 lisi.pay2024", "退款打到支付宝账号 [ALIPAY_ID]"),
+    ("支付宝账号13812345678", "支付宝账号[PHONE]"),
+    ("Alipay account: someone@example.com", "Alipay account: [EMAIL]"),
+])
+def test_personal_data_becomes_typed_placeholders(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "他说投资5万元，一个月能翻倍",
+    "已经转了¥12,800，还有3000块没转",
+    "I sent $2,000 on 2024-03-15 at 14:30",
+    "2024年3月15日下午3点，对方打来电话",
+    "订单号2024031512345678，说是快递丢了",  # 16 digits failing Luhn
+    "order 202403151234567890 was refunded",  # 18 digits, neither an ID nor a card
+    "验证码 384756，请勿告诉他人",
+    "Your code is 384756. Do not share it.",
+    "请拨打110或96110，也可以打12381咨询",
+    "房间号1203，快递柜取件码6683",
+    "官网 https://www.gov.cn/fraud/report?id=12 可以举报",
+    "http://example.com/article?page=2&lang=zh",
+    "add me on WeChat please, my name is Lily",
+    "用微信支付了两万，又用支付宝转了5000",
+    "支付宝：3000元，微信：2000元",
+    "QQ 20000元的游戏装备",
+    "客服电话95588，400-820-8820",
+    "身份证11010519491231002Y是假的",
+    "",
+])
+def test_look_alikes_stay(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_several_kinds_in_one_message() -> None:
+    text = (f"我叫王五，手机13912345678，身份证{ID_NUMBER}，卡号{CARD_19}，"
+            "邮箱wangwu@example.com，他发来https://app.example.com/verify?token=abc123，让我转5万元")
+    assert redact(text) == (
+        "我叫王五，手机[PHONE]，身份证[ID_NUMBER]，卡号[BANK_CARD]，"
+        "邮箱[EMAIL]，他发来[URL_WITH_SECRET]，让我转5万元"
+    )
+
+
+def test_checksums() -> None:
+    assert id_checksum_ok(ID_NUMBER) and not id_checksum_ok(ID_NUMBER[:-1] + "1")
+    assert luhn_ok(CARD_16) and luhn_ok(CARD_19) and not luhn_ok("2024031512345678")

@@ -1,0 +1,166 @@
+"""The redacting tracker store, built from endpoints.yml as the server builds it, on SQLite and
+PostgreSQL; and the retention job that deletes old conversations and cases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+from typing import Any, Callable, Dict, Iterator, List, Tuple
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import TrackerStore, create_tracker_store
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import read_endpoint_config
+
+from bot import retention
+from bot.privacy import redact
+from bot.storage.cases import CaseRepository, make_engine
+from bot.storage.migrate import upgrade
+from bot.storage.models import utc_now
+from bot.tracker_store import RedactingSQLTrackerStore
+from tests.conftest import ROOT
+
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+ID_NUMBER = "11010519491231002X"
+CARD = "6222021234567894"
+PERSONAL = ("13812345678", ID_NUMBER, CARD, "zhangsan@example.com", "abc123secret")
+STORY = (
+    f"我叫张三，电话13812345678，身份证{ID_NUMBER}，卡号{CARD}，邮箱zhangsan@example.com。"
+    "自称警察的人发来 https://safe.example.com/verify?token=abc123secret 让我把5万元转到安全账户"
+)
+
+
+@pytest.fixture
+def tracker_url(new_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new tracker database, set in the environment endpoints.yml reads, as scripts/run.sh would."""
+    url = new_database()
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:9/webhook")
+    if url.startswith("sqlite"):
+        # The default: a dialect and a file, no URL.
+        monkeypatch.setenv("TRACKER_DB_DIALECT", "sqlite")
+        monkeypatch.setenv("TRACKER_DB_HOST", "")
+        monkeypatch.setenv("TRACKER_DB", sa.engine.make_url(url).database)
+    else:
+        # Production: the full URL in TRACKER_DB_HOST wins over the other two.
+        monkeypatch.setenv("TRACKER_DB_DIALECT", "postgresql")
+        monkeypatch.setenv("TRACKER_DB_HOST", url)
+        monkeypatch.setenv("TRACKER_DB", "unused")
+    return url
+
+
+@pytest.fixture
+def store(tracker_url: str) -> Iterator[TrackerStore]:
+    created = create_tracker_store(read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store"), DOMAIN)
+    assert isinstance(created, RedactingSQLTrackerStore)
+    yield created
+    created.engine.dispose()
+
+
+def stored(url: str) -> List[Tuple[str, Dict[str, Any]]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(sa.text("SELECT type_name, data FROM events ORDER BY id"))
+            return [(type_name, json.loads(data)) for type_name, data in result]
+    finally:
+        engine.dispose()
+
+
+def conversation(sender: str, timestamp: float) -> DialogueStateTracker:
+    events: List[Event] = [
+        ActionExecuted("action_session_start", timestamp=timestamp),
+        SessionStarted(timestamp=timestamp),
+        ActionExecuted("action_listen", timestamp=timestamp),
+        UserUttered(
+            STORY,
+            intent={"name": "scam_impersonate_official", "confidence": 0.9},
+            entities=[
+                {"entity": "phone_number", "value": "13812345678", "start": 7, "end": 18},
+                {"entity": "bank_card", "value": CARD[:4] + " " + CARD[4:], "start": 40, "end": 56},
+                {"entity": "amount", "value": "5万元", "start": 120, "end": 124},
+            ],
+            metadata={"display": STORY},
+            timestamp=timestamp,
+        ),
+        SlotSet("scam_type", "impersonate_official", timestamp=timestamp),
+        SlotSet("payment_channel", f"卡号{CARD}", timestamp=timestamp),
+        BotUttered(
+            "请不要给 13812345678 回电",
+            data={"custom": {"analysis": {"scam_type": "impersonate_official",
+                                          "red_flags": [{"phrase": "zhangsan@example.com"}]}}},
+            timestamp=timestamp,
+        ),
+    ]
+    return DialogueStateTracker.from_events(sender, events, slots=DOMAIN.slots)
+
+
+def test_what_is_written_is_redacted_while_the_turn_keeps_the_original(
+    store: RedactingSQLTrackerStore, tracker_url: str
+) -> None:
+    tracker = conversation("redact-me", time.time())
+    asyncio.run(store.save(tracker))
+
+    rows = stored(tracker_url)
+    everything = json.dumps([data for _, data in rows], ensure_ascii=False)
+    for value in PERSONAL:
+        assert value not in everything
+    user = next(data for type_name, data in rows if type_name == "user")
+    assert user["text"] == user["parse_data"]["text"] == user["metadata"]["display"] == redact(STORY)
+    assert "[PHONE]" in user["text"] and "[ID_NUMBER]" in user["text"] and "[URL_WITH_SECRET]" in user["text"]
+    assert "5万元" in user["text"] and "安全账户" in user["text"]
+    assert {e["entity"]: e["value"] for e in user["parse_data"]["entities"]} == {
+        "phone_number": "[PHONE]", "bank_card": "[BANK_CARD]", "amount": "5万元",
+    }
+    assert user["parse_data"]["intent"]["name"] == "scam_impersonate_official"
+    # the running conversation is untouched
+    assert tracker.latest_message.text == STORY
+    assert tracker.latest_message.entities[0]["value"] == "13812345678"
+
+    again = asyncio.run(store.retrieve("redact-me"))
+    assert again is not None
+    assert again.latest_message.text == redact(STORY)
+    assert again.get_slot("scam_type") == "impersonate_official"
+    assert again.get_slot("payment_channel") == "卡号[BANK_CARD]"
+
+    # later saves add only the new events, redacted too
+    tracker.update(UserUttered("我的QQ 12345678，微信号zhang_san88", intent={"name": "inform", "confidence": 1.0}))
+    asyncio.run(store.save(tracker))
+    rows_after = stored(tracker_url)
+    assert len(rows_after) == len(rows) + 1
+    assert rows_after[-1][1]["text"] == "我的QQ [QQ_ID]，微信号[WECHAT_ID]"
+
+
+def test_retention_deletes_old_conversations_and_cases(
+    store: RedactingSQLTrackerStore, tracker_url: str, new_database: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = time.time()
+    asyncio.run(store.save(conversation("old", now - 100 * 86400)))
+    asyncio.run(store.save(conversation("recent", now - 10 * 86400)))
+    case_url = new_database()
+    upgrade(case_url)
+    engine = make_engine(case_url)
+    repository = CaseRepository(engine)
+    for conversation_id in ("old", "recent"):
+        repository.upsert(conversation_id, scam_type="impersonate_official")
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE cases SET updated_at = :when WHERE conversation_id = 'old'"),
+                           {"when": utc_now() - timedelta(days=100)})
+    monkeypatch.setenv("CASE_DB_URL", case_url)
+
+    retention.main(["--days", "90"])
+
+    assert "deleted 1 conversations (7 events) and 1 cases older than 90 days" in capsys.readouterr().out
+    tracker_engine = make_engine(tracker_url)
+    with tracker_engine.connect() as connection:
+        senders = {s for (s,) in connection.execute(sa.text("SELECT DISTINCT sender_id FROM events"))}
+    tracker_engine.dispose()
+    assert senders == {"recent"}
+    with engine.connect() as connection:
+        assert [c for (c,) in connection.execute(sa.text("SELECT conversation_id FROM cases"))] == ["recent"]
+    engine.dispose()
