@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean retention
+.PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean retention ablation
 
 help:
 	@echo "make run   - set up, train if needed, start the assistant on 127.0.0.1:5005"
@@ -46,7 +46,7 @@ system-deps:
 	scripts/system_deps.sh
 
 lint: setup
-	$(BIN)/ruff check bot actions tests scripts
+	$(BIN)/ruff check bot actions tests scripts bench
 	$(BIN)/mypy bot actions scripts
 
 validate: setup
@@ -62,6 +62,10 @@ nlu-eval: $(MODEL)
 	$(BIN)/python scripts/evaluate_nlu.py --model $(MODEL) --out results/nlu
 
 check: lint validate unit stories nlu-eval
+
+# Measurements (not tests): NLU ablation (~40 min on 2 cores) and analyze latency against `make run`.
+ablation: $(MODEL)
+	$(BIN)/python scripts/ablation.py --model $(MODEL) --out results/ablation
 
 test: setup system-deps
 	$(MAKE) check
