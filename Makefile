@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Rasa 3.6 needs Python 3.10: the first one found, or PYTHON=/path/to/python3.10.
-PYTHON ?= $(firstword $(shell command -v python3.10 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(wildcard /usr/local/bin/python3.10 /usr/bin/python3.10))
+PYTHON ?= $(shell for p in $(HOME)/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10 python3.10; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 MODEL := models/assistant.tar.gz
