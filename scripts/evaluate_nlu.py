@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import re
 import statistics
 import time
@@ -90,7 +91,11 @@ def detection(gold: Iterable[str], predicted: Iterable[str]) -> Dict[str, float]
 
 
 async def evaluate(model: str, examples: List[Tuple[str, str]]) -> Dict[str, Any]:
+    import structlog
     from rasa.core.agent import Agent
+
+    # Rasa logs every parse at debug level; a thousand of them would bury the report.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     agent = Agent.load(model)
     rows = []
