@@ -45,16 +45,9 @@
   let lastResult = null;
   let lastError = null;
 
-  function storageGet(area, key) { try { return window[area].getItem(key); } catch (e) { return null; } }
-  function storageSet(area, key, value) { try { window[area].setItem(key, value); } catch (e) { /* ignore */ } }
+  const { storageGet, storageSet } = window.PageKit;
 
-  function t(key, vars) {
-    const table = strings[uiLang] || {};
-    const fallback = strings.zh || {};
-    let s = key in table ? table[key] : key in fallback ? fallback[key] : key;
-    if (vars) s = s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
-    return s;
-  }
+  function t(key, vars) { return window.PageKit.translate(strings, uiLang, key, vars); }
 
   function applyStrings() {
     els.html.lang = uiLang === 'zh' ? 'zh-CN' : 'en';
@@ -75,14 +68,7 @@
     if (lastError) showError(lastError);
   }
 
-  async function loadStrings() {
-    try {
-      const res = await fetch('static/strings.json', { cache: 'no-cache' });
-      if (res.ok) strings = await res.json();
-    } catch (e) {
-      // Keep the zh defaults already in the HTML.
-    }
-  }
+  async function loadStrings() { strings = await window.PageKit.loadStrings('static/strings.json'); }
 
   /* ---------- rendering helpers (textContent only) ---------- */
 
