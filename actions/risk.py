@@ -48,6 +48,12 @@ def utter_risk(dispatcher: CollectingDispatcher, level: str, lang: str) -> None:
     )
 
 
+def escalate_to_critical(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Money has left: the stop-payment steps now, and the alert if this is new."""
+    utter_risk(dispatcher, "critical", reply_language(tracker))
+    alert_if_newly_critical(tracker, "critical")
+
+
 def record_risk(tracker: Tracker, level: str, money_sent: Any) -> None:
     """The triage answers, as a case record keeps them: the amount only as a band."""
     record_case(
@@ -88,7 +94,6 @@ class ActionEmergencySteps(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        utter_risk(dispatcher, "critical", reply_language(tracker))
-        alert_if_newly_critical(tracker, "critical")
+        escalate_to_critical(dispatcher, tracker)
         record_risk(tracker, "critical", True)
         return [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]

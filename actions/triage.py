@@ -9,8 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import reply_language
-from actions.risk import alert_if_newly_critical, utter_risk
+from actions.risk import escalate_to_critical
 from bot.timeparse import minutes_ago
 
 # Values sent by the quick-reply buttons of utter_ask_time_since_transfer.
@@ -50,8 +49,7 @@ class ValidateTriageForm(FormValidationAction):
     ) -> Dict[str, Any]:
         # Minutes matter: the stop-payment steps come before the remaining questions.
         if value and tracker.get_slot("risk_level") != "critical":
-            utter_risk(dispatcher, "critical", reply_language(tracker))
-            alert_if_newly_critical(tracker, "critical")
+            escalate_to_critical(dispatcher, tracker)
             return {"money_sent": True, "risk_level": "critical"}
         return {"money_sent": value}
 

@@ -9,9 +9,10 @@ language. The chat and the hotline call the same `analyze`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.knowledge import Knowledge, RedFlag, ScamType, load_knowledge, localized
+from bot.spans import longest_non_overlapping
 
 SCAM_INTENT_PREFIX = "scam_"
 NO_SCAM = "none"
@@ -89,14 +90,6 @@ def scam_type_of_intent(intent: Optional[str]) -> Optional[str]:
     if intent and intent.startswith(SCAM_INTENT_PREFIX):
         return intent[len(SCAM_INTENT_PREFIX) :]
     return None
-
-
-def _non_overlapping(found: Iterable[FoundFlag]) -> List[FoundFlag]:
-    kept: List[FoundFlag] = []
-    for flag in sorted(found, key=lambda f: (-(f.end - f.start), f.start)):
-        if all(flag.end <= k.start or flag.start >= k.end for k in kept):
-            kept.append(flag)
-    return sorted(kept, key=lambda f: f.start)
 
 
 def _find(flags: Sequence[RedFlag], text: str, lang: str, scam_type: Optional[str]) -> List[FoundFlag]:
@@ -214,7 +207,7 @@ def analyze(
         risk_title=localized(knowledge.risk_levels[level]["title"], lang),
         red_flags=[
             {"id": f.id, "phrase": f.phrase, "start": f.start, "end": f.end, "why": f.why}
-            for f in _non_overlapping(shown)
+            for f in longest_non_overlapping(shown, lambda f: (f.start, f.end))
         ],
         next_questions=list(localized(source["next_questions"], lang)),
         script=localized(source["script"], lang),

@@ -21,6 +21,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.spans import longest_non_overlapping
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
@@ -66,13 +68,7 @@ class FraudEntityExtractor(RegexEntityExtractor):
             for match in re.finditer(pattern["pattern"], text, flags=flags)
             if match.end() > match.start()
         ]
-        # Longest first, then leftmost; drop anything overlapping a kept match.
-        found.sort(key=lambda m: (-(m[1] - m[0]), m[0]))
-        kept: List[tuple] = []
-        for start, end, name in found:
-            if all(end <= s or start >= e for s, e, _ in kept):
-                kept.append((start, end, name))
-        kept.sort()
+        kept = longest_non_overlapping(found, lambda m: (m[0], m[1]))
         return [
             {"entity": name, "start": start, "end": end, "value": text[start:end]}
             for start, end, name in kept
