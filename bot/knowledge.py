@@ -54,6 +54,7 @@ CHAT_MESSAGES: Tuple[str, ...] = (
     "report",
     "evidence",
     "recovery_warning",
+    "rate_limited",
 )
 
 Localized = Mapping[str, Any]

@@ -79,6 +79,7 @@ class LiveAssistant:
     database: Path
     case_database: Path
     log: Path
+    server_pid: int  # the Rasa server's process, for memory measurements
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.post(self.url + path, timeout=60, **kwargs)
@@ -219,7 +220,8 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
         try:
             _wait_until_ready(url, tokens["api"], [actions, server], log)
             yield LiveAssistant(
-                url, tokens["hotline"], tokens["integration"], tokens["api"], database, case_database, log
+                url, tokens["hotline"], tokens["integration"], tokens["api"], database, case_database, log,
+                server.pid,
             )
         finally:
             for process in (server, actions):

@@ -23,6 +23,7 @@ from bot.channels.http import (
     error_response,
     json_object,
     optional_lang,
+    refuse_other_methods,
     static_file,
     text_field,
 )
@@ -122,6 +123,8 @@ class HotlineInput(InputChannel):
                 chars=len(text),
             )
             return response.json(result.as_dict())
+
+        refuse_other_methods(blueprint, "/analyze")
 
         # strict_slashes: "/stats" (the JSON) and "/stats/" (the page) are different routes.
         @blueprint.route("/stats", methods=["GET"], strict_slashes=True)

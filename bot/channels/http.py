@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from sanic import response
+from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 5000
+SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -78,7 +80,45 @@ def text_field(payload: Dict[str, Any], field: str) -> str:
         )
     if "\x00" in value:
         raise RequestRejected(422, "invalid_text", f"'{field}' contains a NUL character.")
+    if not is_unicode(value):
+        raise RequestRejected(422, "invalid_text", f"'{field}' contains an unpaired surrogate (\\ud800-\\udfff).")
     return value
+
+
+def is_unicode(value: str) -> bool:
+    """False for JSON's escaped lone surrogates ("\\ud800"): the NLU and storage cannot encode them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def sender_field(payload: Dict[str, Any]) -> str:
+    value = payload.get("sender")
+    if not isinstance(value, str) or not SENDER_PATTERN.fullmatch(value):
+        raise RequestRejected(422, "invalid_sender", "'sender' must be 1-64 letters, digits, '-' or '_'.")
+    return value
+
+
+def metadata_field(payload: Dict[str, Any]) -> Dict[str, Any]:
+    metadata = payload.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise RequestRejected(422, "invalid_metadata", "'metadata' must be an object.")
+    return metadata
+
+
+def refuse_other_methods(blueprint: Blueprint, uri: str) -> None:
+    """Other methods on a POST-only endpoint get a JSON 405, not Sanic's HTML page."""
+
+    async def wrong_method(request: Request) -> HTTPResponse:
+        return response.json(
+            {"error": "method_not_allowed", "message": "Use POST."}, status=405, headers={"Allow": "POST"}
+        )
+
+    blueprint.add_route(
+        wrong_method, uri, methods=["GET", "PUT", "PATCH", "DELETE"], name=f"{uri.strip('/')}_wrong_method"
+    )
 
 
 def bearer_token_matches(request: Request, expected: str) -> bool:

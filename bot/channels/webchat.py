@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -14,12 +13,19 @@ from sanic.response import HTTPResponse
 
 from bot.channels.http import (
     RequestRejected,
+    error_response,
+    is_unicode,
     json_object,
+    metadata_field,
+    refuse_other_methods,
+    sender_field,
     static_file,
     text_field,
 )
+from bot.channels.ratelimit import SenderRateLimit
+from bot.knowledge import load_knowledge, localized
+from bot.language import SUPPORTED
 
-SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MESSAGE_PARTS = ("text", "buttons", "custom", "image", "attachment")
 
 
@@ -40,17 +46,19 @@ class WebchatOutput(CollectingOutputChannel):
         self.messages.append(merged)
 
 
-def _sender(value: Any) -> str:
-    if not isinstance(value, str) or not SENDER_PATTERN.match(value):
-        raise RequestRejected(422, "invalid_sender", "'sender' must be 1-64 letters, digits, '-' or '_'.")
-    return value
-
-
 def _metadata(payload: Dict[str, Any]) -> Dict[str, Any]:
-    metadata = payload.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise RequestRejected(422, "invalid_metadata", "'metadata' must be an object.")
-    return {k: v for k, v in metadata.items() if k in ("lang", "display") and isinstance(v, str)}
+    return {
+        k: v for k, v in metadata_field(payload).items()
+        if k in ("lang", "display") and isinstance(v, str) and is_unicode(v)
+    }
+
+
+def rate_limited(retry_after: int, lang: Any) -> HTTPResponse:
+    """429 with the chat's own words (knowledge/messages.yml) and a Retry-After header."""
+    text = localized(load_knowledge().chat["rate_limited"], lang if lang in SUPPORTED else "zh")
+    refusal = error_response(429, "rate_limited", str(text).format(seconds=retry_after))
+    refusal.headers["Retry-After"] = str(retry_after)
+    return refusal
 
 
 def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
@@ -80,7 +88,10 @@ class WebchatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        return cls()
+        return cls(SenderRateLimit.from_environment())
+
+    def __init__(self, limit: SenderRateLimit) -> None:
+        self._limit = limit
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("webchat", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
@@ -97,21 +108,26 @@ class WebchatInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 payload = json_object(request)
-                sender = _sender(payload.get("sender"))
+                sender = sender_field(payload)
                 text = text_field(payload, "message")
                 metadata = _metadata(payload)
             except RequestRejected as rejected:
                 return rejected.response()
+            retry_after = self._limit.retry_after(sender)
+            if retry_after is not None:
+                return rate_limited(retry_after, metadata.get("lang"))
             collector = WebchatOutput()
             await on_new_message(
                 UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
             )
             return response.json(collector.messages)
 
+        refuse_other_methods(blueprint, "/webhook")
+
         @blueprint.route("/history", methods=["GET"])
         async def history(request: Request) -> HTTPResponse:
             try:
-                sender = _sender(request.args.get("sender"))
+                sender = sender_field({"sender": request.args.get("sender")})
             except RequestRejected as rejected:
                 return rejected.response()
             tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)

@@ -1,0 +1,465 @@
+"""Hostile input against the live server, generated with hypothesis.
+
+Every door must answer 2xx in its documented shape or a 4xx with a JSON error
+(bot/channels/http.py), never a 5xx, a hang or a reset connection; the server
+stays up and its memory bounded. test_contract.py holds the fixed examples.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import pytest
+import requests
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from bot.channels.http import MAX_BODY_BYTES, MAX_TEXT_CHARS
+from bot.channels.ratelimit import DEFAULT_MESSAGES, DEFAULT_WINDOW_S, SenderRateLimit
+from bot.knowledge import load_knowledge, localized
+from bot.settings import ConfigurationError
+from tests.conftest import LiveAssistant
+from tests.test_contract import SPEC, check, response_schema
+
+pytestmark = pytest.mark.server
+
+# Reproducible in CI (derandomize), bounded in time, no example database written to the repository.
+# The only fixture is session-scoped, so no function-scoped-fixture health check applies.
+HOSTILE = settings(
+    max_examples=50, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example, HealthCheck.data_too_large],
+)
+FEW = settings(HOSTILE, max_examples=25)
+TIMEOUT_S = 60
+MAX_RSS_GROWTH_MB = 300
+ERROR_CODES = set(SPEC["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
+
+# Characters that break naive text handling: controls, bidi overrides, zero-width joiners, BOM, emoji.
+NASTY = (
+    [chr(c) for c in range(1, 32)] + ["\x7f", "\x85", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f",
+                                      "\u202a", "\u202e", "\u2066", "\u2069", "\ufeff", "\ufffd", "\u0301",
+                                      "😀", "👨‍👩‍👧", "🇨🇳", "骗", "钱", "验证码"]
+)
+texts = st.one_of(
+    st.text(max_size=300),
+    st.text(st.sampled_from(NASTY) | st.characters(), min_size=1, max_size=300),
+    st.lists(st.sampled_from(NASTY), min_size=1, max_size=200).map("".join),
+)
+long_texts = st.builds(
+    lambda piece, n: piece * n,
+    st.sampled_from(["a", "骗", "😀", "\u200b", " x"]),
+    st.sampled_from([MAX_TEXT_CHARS - 1, MAX_TEXT_CHARS, MAX_TEXT_CHARS + 1, 2 * MAX_TEXT_CHARS, 20 * MAX_TEXT_CHARS]),
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=20,
+)
+not_strings = json_values.filter(lambda v: not isinstance(v, str))
+INVALID_UTF8 = [b"\xff", b"\xfe\xff", b"\xc3\x28", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\x80"]
+
+
+@dataclass(frozen=True)
+class Door:
+    name: str
+    path: str
+    text_field: str
+    token: Optional[str]  # attribute of LiveAssistant
+    schema: Dict[str, Any]
+
+    def headers(self, assistant: LiveAssistant, content_type: Optional[str] = "application/json") -> Dict[str, str]:
+        headers = {"Authorization": f"Bearer {getattr(assistant, self.token)}"} if self.token else {}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        return headers
+
+    def body(self, text: Any) -> Dict[str, Any]:
+        if self.text_field == "text":
+            return {"text": text}
+        return {"sender": uuid.uuid4().hex, "message": text}
+
+
+REPLIES = response_schema("/webhooks/webchat/webhook", "post", "200")
+DOORS = [
+    Door("analyze", "/webhooks/hotline/analyze", "text", "hotline_token",
+         response_schema("/webhooks/hotline/analyze", "post", "200")),
+    Door("webchat", "/webhooks/webchat/webhook", "message", None, REPLIES),
+    Door("integration", "/webhooks/integration/webhook", "message", "integration_token", REPLIES),
+    Door("rest", "/webhooks/rest/webhook", "message", None, REPLIES),
+]
+BY_NAME = {door.name: door for door in DOORS}
+doors = pytest.mark.parametrize("door", DOORS, ids=[d.name for d in DOORS])
+
+
+def send(assistant: LiveAssistant, door: Door, data: bytes, content_type: Optional[str] = "application/json",
+         headers: Optional[Dict[str, Any]] = None) -> requests.Response:
+    """POST raw bytes; a hang or a reset connection fails the test through requests' exception."""
+    return requests.post(
+        assistant.url + door.path, data=data, timeout=TIMEOUT_S,
+        headers={**door.headers(assistant, content_type), **(headers or {})},
+    )
+
+
+def dumps(value: Any, ascii_only: bool = True) -> bytes:
+    return json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
+
+
+def assert_refused(response: requests.Response, status: int, *codes: str) -> None:
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    body = response.json()
+    check(body, {"$ref": "#/components/schemas/Error"})
+    assert body["error"] in ERROR_CODES and body["message"]
+    if codes:
+        assert body["error"] in codes, body
+
+
+def assert_answered(response: requests.Response, door: Door) -> None:
+    assert response.status_code == 200, (response.status_code, response.text[:300])
+    check(response.json(), door.schema)
+
+
+def expected_refusal(text: str) -> Optional[tuple]:
+    """What text_field (bot/channels/http.py) says about `text`, None when it is accepted."""
+    if not text.strip():
+        return 422, "empty_text"
+    if len(text) > MAX_TEXT_CHARS:
+        return 413, "text_too_long"
+    if "\x00" in text:
+        return 422, "invalid_text"
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        return 422, "invalid_text"
+    return None
+
+
+def assert_text_handled(assistant: LiveAssistant, door: Door, text: str, ascii_only: bool = True) -> None:
+    data = dumps(door.body(text), ascii_only)
+    response = send(assistant, door, data)
+    if len(data) > MAX_BODY_BYTES:
+        assert_refused(response, 413, "body_too_large")
+    elif (refusal := expected_refusal(text)) is not None:
+        assert_refused(response, *refusal)
+    else:
+        assert_answered(response, door)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+@pytest.fixture(scope="module")
+def rss_before(assistant: LiveAssistant) -> int:
+    """The server's RSS before this module's barrage (warmed up by one analysis)."""
+    assistant.analyze("先热身一下")
+    return rss_kb(assistant.server_pid)
+
+
+def test_barrage_starts(assistant: LiveAssistant, rss_before: int) -> None:
+    assert rss_before > 0
+
+
+@doors
+@HOSTILE
+@given(text=texts, ascii_only=st.booleans())
+def test_any_unicode_text_is_answered_or_refused_clearly(
+    assistant: LiveAssistant, door: Door, text: str, ascii_only: bool
+) -> None:
+    assert_text_handled(assistant, door, text, ascii_only)
+
+
+@doors
+@FEW
+@given(text=texts, at=st.integers(min_value=0), surrogate=st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"]))
+def test_lone_surrogates_are_refused(assistant: LiveAssistant, door: Door, text: str, at: int, surrogate: str) -> None:
+    cut = at % (len(text) + 1)
+    assert_text_handled(assistant, door, text[:cut] + surrogate + text[cut:])
+
+
+@doors
+@settings(HOSTILE, max_examples=10)
+@given(text=long_texts, ascii_only=st.booleans())
+def test_long_texts_are_answered_up_to_the_limit_and_refused_above(
+    assistant: LiveAssistant, door: Door, text: str, ascii_only: bool
+) -> None:
+    assert_text_handled(assistant, door, text, ascii_only)
+
+
+@doors
+@FEW
+@given(value=not_strings)
+def test_a_text_of_any_other_json_type_is_refused(assistant: LiveAssistant, door: Door, value: Any) -> None:
+    assert_refused(send(assistant, door, dumps(door.body(value))), 422, "invalid_text")
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if d.text_field == "message"], ids=lambda d: d.name)
+@FEW
+@given(sender=json_values)
+def test_a_bad_sender_is_refused(assistant: LiveAssistant, door: Door, sender: Any) -> None:
+    strict = door.name != "rest"  # the REST door keeps Rasa's free-form sender ids
+    valid = isinstance(sender, str) and (
+        bool(sender) and len(sender) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in sender)
+        if strict else 0 < len(sender) <= 255
+    )
+    assume(not (valid and door.name == "webchat"))  # a repeated valid sender would meet the rate limit
+    response = send(assistant, door, dumps({"sender": sender, "message": "你好"}))
+    if valid:
+        assert_answered(response, door)
+    else:
+        assert_refused(response, 422, "invalid_sender")
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if d.text_field == "message"], ids=lambda d: d.name)
+@FEW
+@given(metadata=json_values)
+def test_metadata_of_any_type_is_answered_or_refused(assistant: LiveAssistant, door: Door, metadata: Any) -> None:
+    body = {**door.body("你好"), "metadata": metadata}
+    response = send(assistant, door, dumps(body))
+    if metadata and not isinstance(metadata, dict):
+        assert_refused(response, 422, "invalid_metadata")
+    else:
+        assert_answered(response, door)
+
+
+@FEW
+@given(lang=json_values)
+def test_analyze_lang_of_any_type_is_answered_or_refused(assistant: LiveAssistant, lang: Any) -> None:
+    door = BY_NAME["analyze"]
+    response = send(assistant, door, dumps({"text": "他让我先交保证金", "lang": lang}))
+    if lang in (None, "", "zh", "en"):
+        assert_answered(response, door)
+        assert response.json()["lang"] in ("zh", "en")
+    else:
+        assert_refused(response, 422, "invalid_lang")
+
+
+@doors
+@FEW
+@given(extra=st.dictionaries(st.text(max_size=20), json_values, max_size=8))
+def test_extra_fields_are_ignored(assistant: LiveAssistant, door: Door, extra: Dict[str, Any]) -> None:
+    body = door.body("有人让我下载App共享屏幕")
+    # Rasa's REST contract reads these two (input_channel, metadata); the metadata test covers them.
+    extra = {k: v for k, v in extra.items() if k not in body and k not in ("lang", "metadata", "input_channel")}
+    assert_answered(send(assistant, door, dumps({**extra, **body})), door)
+
+
+@doors
+@FEW
+@given(body=json_values.filter(lambda v: not isinstance(v, dict)))
+def test_a_body_that_is_not_an_object_is_refused(assistant: LiveAssistant, door: Door, body: Any) -> None:
+    assert_refused(send(assistant, door, dumps(body)), 422, "invalid_body")
+
+
+@doors
+@pytest.mark.parametrize("size", [1000, 15000, 40000])
+def test_huge_arrays_are_answered_or_refused_by_size(assistant: LiveAssistant, door: Door, size: int) -> None:
+    data = dumps({**door.body("我中奖了要先交税"), "padding": [0] * size})
+    response = send(assistant, door, data)
+    if len(data) > MAX_BODY_BYTES:
+        assert_refused(response, 413, "body_too_large")
+    else:
+        assert_answered(response, door)
+    array = dumps([door.body("x")] * size)
+    if len(array) > MAX_BODY_BYTES:
+        assert_refused(send(assistant, door, array), 413, "body_too_large")
+    else:
+        assert_refused(send(assistant, door, array), 422, "invalid_body")
+
+
+@doors
+@pytest.mark.parametrize("depth", [100, 5000, 30000])
+def test_deep_nesting_is_answered_or_refused(assistant: LiveAssistant, door: Door, depth: int) -> None:
+    body = dumps(door.body("hi"))[:-1] + b', "x": ' + b"[" * depth + b"]" * depth + b"}"
+    response = send(assistant, door, body)
+    if len(body) > MAX_BODY_BYTES:
+        assert_refused(response, 413, "body_too_large")
+    elif depth > 900:  # deeper than Python's json recursion allows
+        assert_refused(response, 400, "invalid_json")
+    else:
+        assert_answered(response, door)
+
+
+@doors
+@FEW
+@given(prefix=st.binary(max_size=50), bad=st.sampled_from(INVALID_UTF8), suffix=st.binary(max_size=50))
+def test_invalid_utf8_is_refused(
+    assistant: LiveAssistant, door: Door, prefix: bytes, bad: bytes, suffix: bytes
+) -> None:
+    inside = (prefix + bad + suffix).replace(b'"', b"").replace(b"\\", b"")
+    data = b'{"sender": "s", "message": "' + inside + b'", "text": "' + inside + b'"}'
+    assert_refused(send(assistant, door, data), 400, "invalid_encoding")
+
+
+@doors
+@FEW
+@given(content_type=st.one_of(
+    st.none(),
+    st.sampled_from(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                     "application/jsonx", "application/json-patch+json", "text/json", "*/*", "",
+                     "APPLICATION/JSON; charset=utf-8", "application/json;charset=latin-1", " application/json "]),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+))
+def test_content_types_other_than_json_are_refused(
+    assistant: LiveAssistant, door: Door, content_type: Optional[str]
+) -> None:
+    response = send(assistant, door, dumps(door.body("快递丢了要理赔")), content_type)
+    if (content_type or "").split(";")[0].strip().lower() == "application/json":
+        assert_answered(response, door)
+    else:
+        assert_refused(response, 415, "unsupported_media_type")
+
+
+@doors
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+def test_other_methods_get_a_json_405(assistant: LiveAssistant, door: Door, method: str) -> None:
+    response = requests.request(
+        method, assistant.url + door.path, data=dumps(door.body("hi")), headers=door.headers(assistant),
+        timeout=TIMEOUT_S,
+    )
+    assert_refused(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "POST"
+
+
+TOKEN_DOORS = pytest.mark.parametrize(
+    "door", [d for d in DOORS if d.token], ids=lambda d: d.name
+)
+
+
+@TOKEN_DOORS
+@FEW
+@given(scheme=st.sampled_from(["Bearer", "bearer", "Basic", "Token", ""]),
+       junk=st.text(st.characters(blacklist_characters="\r\n\x00", blacklist_categories=["Cs"]), max_size=60),
+       where=st.sampled_from(["instead", "before", "after", "inside"]))
+def test_wrong_tokens_are_refused(assistant: LiveAssistant, door: Door, scheme: str, junk: str, where: str) -> None:
+    token = getattr(assistant, door.token or "")
+    forged = {"instead": junk, "before": junk + token, "after": token + junk,
+              "inside": token[:8] + junk + token[8:]}[where]
+    header = f"{scheme} {forged}".encode()
+    response = send(assistant, door, dumps(door.body("hi")), headers={"Authorization": header})
+    if scheme.lower() == "bearer" and forged.strip() == token:
+        assert_answered(response, door)
+    else:
+        assert_refused(response, 401, "unauthorized")
+
+
+@TOKEN_DOORS
+@pytest.mark.parametrize("size", [4000, 7000, 100_000])
+def test_huge_authorization_headers_are_refused(assistant: LiveAssistant, door: Door, size: int) -> None:
+    response = send(assistant, door, dumps(door.body("hi")), headers={"Authorization": "Bearer " + "x" * size})
+    if size > 8000:
+        # Sanic's own header-size limit answers before any route: a 413 in plain text.
+        assert response.status_code == 413
+    else:
+        assert_refused(response, 401, "unauthorized")
+
+
+@FEW
+@given(text=texts.filter(lambda t: t.strip() and "\x00" not in t))
+def test_rasa_api_parses_any_unicode_text(assistant: LiveAssistant, text: str) -> None:
+    response = requests.post(
+        assistant.url + "/model/parse", params={"token": assistant.api_token}, json={"text": text}, timeout=TIMEOUT_S,
+    )
+    assert response.status_code == 200, response.text[:300]
+    parsed = response.json()
+    assert parsed["text"] == text and {"intent", "intent_ranking", "entities"} <= set(parsed)
+
+
+def test_rasa_api_refuses_a_missing_token(assistant: LiveAssistant) -> None:
+    response = requests.post(assistant.url + "/model/parse", json={"text": "hi"}, timeout=TIMEOUT_S)
+    assert response.status_code == 401 and response.json()["status"] == "failure"
+
+
+def test_one_sender_flood_is_rate_limited_and_its_tracker_stays_consistent(assistant: LiveAssistant) -> None:
+    sender = "flood-" + uuid.uuid4().hex[:12]
+    total = 300
+
+    def one(i: int) -> requests.Response:
+        return requests.post(
+            assistant.url + "/webhooks/webchat/webhook",
+            json={"sender": sender, "message": f"第{i}条：对方让我转账到安全账户", "metadata": {"lang": "zh"}},
+            timeout=TIMEOUT_S,
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(one, range(total)))
+    accepted = [r for r in responses if r.status_code == 200]
+    limited = [r for r in responses if r.status_code == 429]
+    assert len(accepted) + len(limited) == total, sorted({r.status_code for r in responses})
+    assert 0 < len(accepted) <= DEFAULT_MESSAGES * 2  # the window may slide once during a slow run
+    for reply in accepted:
+        check(reply.json(), REPLIES)
+    wait = localized(load_knowledge().chat["rate_limited"], "zh")
+    for refusal in limited:
+        assert_refused(refusal, 429, "rate_limited")
+        seconds = int(refusal.headers["Retry-After"])
+        assert 1 <= seconds <= math.ceil(DEFAULT_WINDOW_S)
+        assert refusal.json()["message"] == wait.format(seconds=seconds)
+
+    tracker = requests.get(
+        f"{assistant.url}/conversations/{sender}/tracker", params={"token": assistant.api_token}, timeout=TIMEOUT_S,
+    ).json()
+    users = [e for e in tracker["events"] if e["event"] == "user"]
+    assert len(users) == len(accepted)
+    history = requests.get(assistant.url + "/webhooks/webchat/history", params={"sender": sender}, timeout=30).json()
+    assert sum(m["role"] == "user" for m in history["messages"]) == len(accepted)
+
+
+def test_another_sender_is_not_limited_by_a_flood(assistant: LiveAssistant) -> None:
+    assert assistant.chat(uuid.uuid4().hex, "你好")
+
+
+def test_the_rate_limit_answers_in_the_page_language(assistant: LiveAssistant) -> None:
+    sender = uuid.uuid4().hex
+    for _ in range(DEFAULT_MESSAGES):
+        assistant.chat(sender, "hello", lang="en")
+    response = assistant.post(
+        "/webhooks/webchat/webhook", json={"sender": sender, "message": "hello", "metadata": {"lang": "en"}}
+    )
+    assert_refused(response, 429, "rate_limited")
+    seconds = int(response.headers["Retry-After"])
+    assert response.json()["message"] == localized(load_knowledge().chat["rate_limited"], "en").format(seconds=seconds)
+
+
+def test_rate_limit_slides_forgets_quiet_senders_and_can_be_off() -> None:
+    now = [0.0]
+    limit = SenderRateLimit(3, 10.0, clock=lambda: now[0])
+    assert [limit.retry_after("a") for _ in range(3)] == [None, None, None]
+    assert limit.retry_after("a") == 10
+    now[0] = 4.5
+    assert limit.retry_after("a") == 6 and limit.retry_after("b") is None
+    now[0] = 10.0
+    assert limit.retry_after("a") is None  # the first message left the window
+    now[0] = 100.0
+    for i in range(2000):
+        limit.retry_after(f"s{i}")
+    assert len(limit) <= 1100  # "a", "b" and the older quiet senders were swept
+    off = SenderRateLimit(0, 10.0, clock=lambda: now[0])
+    assert all(off.retry_after("a") is None for _ in range(100))
+
+
+def test_rate_limit_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBCHAT_RATE_MESSAGES", "2")
+    monkeypatch.setenv("WEBCHAT_RATE_WINDOW_S", "0.5")
+    limit = SenderRateLimit.from_environment()
+    assert [limit.retry_after("a") for _ in range(3)] == [None, None, 1]
+    monkeypatch.setenv("WEBCHAT_RATE_MESSAGES", "many")
+    with pytest.raises(ConfigurationError, match="WEBCHAT_RATE_MESSAGES"):
+        SenderRateLimit.from_environment()
+
+
+def test_server_is_still_up_and_memory_bounded(assistant: LiveAssistant, rss_before: int) -> None:
+    for path in ("/webhooks/hotline/", "/webhooks/webchat/", "/webhooks/rest/"):
+        assert requests.get(assistant.url + path, timeout=30).status_code == 200
+    status = requests.get(assistant.url + "/status", params={"token": assistant.api_token}, timeout=30)
+    assert status.status_code == 200 and status.json()["model_file"]
+    assert assistant.analyze("冒充公检法说我涉嫌洗钱，要把钱转到安全账户")["scam_type"] == "impersonate_official"
+    growth_mb = (rss_kb(assistant.server_pid) - rss_before) / 1024
+    print(f"\nRasa server RSS growth over the hostile barrage: {growth_mb:.1f} MB")
+    assert growth_mb < MAX_RSS_GROWTH_MB
