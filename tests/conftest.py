@@ -210,10 +210,11 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
+        # "--auth-token=…": a token starting with "-" would read as an option.
         server = subprocess.Popen(
             [str(BIN / "rasa"), "run", "--model", str(MODEL), "--interface", "127.0.0.1",
              "--port", str(rasa_port), "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml", "--enable-api", "--auth-token", tokens["api"]],
+             "--endpoints", "endpoints.yml", "--enable-api", f"--auth-token={tokens['api']}"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{rasa_port}"
