@@ -190,3 +190,21 @@ def test_integration_webhook_needs_its_token(assistant: LiveAssistant) -> None:
     bad = requests.post(url, data=b"\xff", headers={"Authorization": f"Bearer {assistant.integration_token}",
                                                     "Content-Type": "application/json"}, timeout=30)
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_encoding"
+
+
+def _parse(assistant: LiveAssistant, text: str) -> dict:
+    response = requests.post(
+        assistant.url + "/model/parse", params={"token": assistant.api_token}, json={"text": text}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_faq_answer_is_selected_only_for_faq_questions(assistant: LiveAssistant) -> None:
+    """RetrievalOnlyResponseSelector: an FAQ question gets its answer key; a scam report skips the selection."""
+    faq = _parse(assistant, "96110打过来的电话是真的吗，要不要接")
+    assert faq["intent"]["name"] == "faq", faq["intent"]
+    assert faq["response_selector"]["faq"]["response"]["intent_response_key"] == "faq/hotline_96110"
+    report = _parse(assistant, "自称公安局的民警说我涉嫌洗钱，要我把存款转到安全账户")
+    assert report["intent"]["name"].startswith("scam_"), report["intent"]
+    assert "faq" not in (report.get("response_selector") or {})
