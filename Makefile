@@ -42,7 +42,7 @@ model: $(MODEL)
 run: $(MODEL)
 	scripts/run.sh
 
-# System packages the tests use: chromium and a CJK font for the browser test, PostgreSQL.
+# System packages the tests use: chromium and a CJK font for the browser test, PostgreSQL, Redis.
 system-deps:
 	scripts/system_deps.sh
 

@@ -54,6 +54,7 @@ CHAT_MESSAGES: Tuple[str, ...] = (
     "report",
     "evidence",
     "recovery_warning",
+    "service_unavailable",
 )
 
 Localized = Mapping[str, Any]

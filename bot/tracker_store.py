@@ -15,6 +15,7 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.privacy import redact
+from bot.settings import require_postgresql
 
 # Entities whose whole value is personal, whatever the extractor caught.
 PERSONAL_ENTITIES = {"phone_number": "[PHONE]", "bank_card": "[BANK_CARD]"}
@@ -53,6 +54,10 @@ class _RedactedEvent:
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """endpoints.yml `type: bot.tracker_store.RedactingSQLTrackerStore`, with the SQL store's settings."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        require_postgresql("The tracker store (TRACKER_DB_*)", str(self.engine.url))
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
         # `save` serialises exactly the events returned here: the narrowest place to redact.

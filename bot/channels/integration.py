@@ -1,11 +1,10 @@
-"""The integrations' door: Rasa's REST webhook behind a shared-secret token."""
+"""The integrations' door: our REST webhook (bot/channels/rest.py) behind a shared-secret token."""
 
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -17,10 +16,11 @@ from bot.channels.http import (
     json_object,
     text_field,
 )
+from bot.channels.rest import RestWebhookInput
 from bot.settings import required_secret
 
 
-class IntegrationInput(RestInput):
+class IntegrationInput(RestWebhookInput):
     """Rasa's REST contract at /webhooks/integration/webhook, with a token and clean 4xx errors."""
 
     @classmethod

@@ -18,6 +18,7 @@ from bot.channels.http import (
     static_file,
     text_field,
 )
+from bot.channels.turns import run_turn
 
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MESSAGE_PARTS = ("text", "buttons", "custom", "image", "attachment")
@@ -103,10 +104,8 @@ class WebchatInput(InputChannel):
             except RequestRejected as rejected:
                 return rejected.response()
             collector = WebchatOutput()
-            await on_new_message(
-                UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
-            )
-            return response.json(collector.messages)
+            message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            return await run_turn(request, on_new_message, message, collector)
 
         @blueprint.route("/history", methods=["GET"])
         async def history(request: Request) -> HTTPResponse:
