@@ -94,16 +94,19 @@ class Server:
     name: str
     port: int
     process: subprocess.Popen
+    killed: bool = False
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        # `killed` first: poll() answers None while another thread waits for the process.
+        return not self.killed and self.process.poll() is None
 
     def kill(self) -> None:
         """SIGKILL: a crash, no clean-up."""
+        self.killed = True
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=STOP_TIMEOUT_S)
 

@@ -2,7 +2,8 @@
 
 Rasa keeps going when a custom action fails (the action server is down): it drops the
 action's events, and the person gets no reply at all. And Rasa's REST channel answers
-`200 []` when the tracker or lock store fails. Here a turn without a reply gets the
+`200 []` when the lock store fails, and a 200 reply built on an empty conversation when the
+tracker store fails (bot/tracker_store.py). Here a turn without a reply gets the
 `service_unavailable` message from the knowledge, and a store failure a 503 JSON error.
 """
 
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.channels.http import error_response
 from bot.knowledge import load_knowledge, localized
 from bot.language import SUPPORTED, resolve_language
+from bot.tracker_store import watch_store_failures
 
 logger = structlog.get_logger()
 
@@ -45,17 +47,21 @@ async def run_turn(
 ) -> HTTPResponse:
     """The turn's replies (collected by `collector`, the message's output channel) as JSON,
     the fallback reply when there are none, or a JSON error."""
-    try:
-        await on_new_message(message)
-    except STORE_ERRORS:
-        logger.exception("turn.store_unavailable", sender_id=message.sender_id)
-        return error_response(
-            503, "store_unavailable",
-            "The conversation store is unavailable; send the message again shortly.",
-        )
-    except Exception:
-        logger.exception("turn.failed", sender_id=message.sender_id)
-        return error_response(500, "internal_error", "The message could not be processed.")
+    unavailable = error_response(
+        503, "store_unavailable", "The conversation store is unavailable; send the message again shortly."
+    )
+    with watch_store_failures() as failures:
+        try:
+            await on_new_message(message)
+        except STORE_ERRORS:
+            logger.exception("turn.store_unavailable", sender_id=message.sender_id)
+            return unavailable
+        except Exception:
+            logger.exception("turn.failed", sender_id=message.sender_id)
+            return error_response(500, "internal_error", "The message could not be processed.")
+    if failures:
+        logger.error("turn.store_unavailable", sender_id=message.sender_id, error=str(failures[0]))
+        return unavailable
     if not collector.messages:
         logger.warning("turn.no_reply", sender_id=message.sender_id)
         text = localized(load_knowledge().chat["service_unavailable"], await reply_language(request, message))
