@@ -15,7 +15,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean retention ablation
+.PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean retention ablation load
 
 help:
 	@echo "make run   - set up, train if needed, start the assistant on 127.0.0.1:5005"
@@ -67,6 +67,12 @@ check: lint validate unit stories nlu-eval
 # Measurements (not tests): NLU ablation (~40 min on 2 cores) and analyze latency against `make run`.
 ablation: $(MODEL)
 	$(BIN)/python scripts/ablation.py --model $(MODEL) --out results/ablation
+
+# Load on the REST webhook, 1 then 2 replicas on PostgreSQL + Redis (README: Production); LOAD_SECONDS, LOAD_USERS.
+LOAD_SECONDS ?= 60
+LOAD_USERS ?= 16
+load: $(MODEL) system-deps
+	$(BIN)/python bench/load.py --seconds $(LOAD_SECONDS) --users $(LOAD_USERS) --out results/load
 
 test: setup system-deps
 	$(MAKE) check

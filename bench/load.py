@@ -1,0 +1,153 @@
+"""Load on the REST webhook: one replica, then two behind a client-side round robin (loopback only).
+
+    .venv/bin/python bench/load.py --seconds 60 --users 16      (or: make load)
+
+Starts everything itself on endpoints.production.yml (PostgreSQL, Redis, one action server,
+Rasa replicas: scripts/servers.py), then for each setting lets `--users` simulated people hold
+multi-turn conversations (a scam story, then the triage answers, then a new conversation) for
+`--seconds`. Reports requests/s, p50/p95/p99 latency, errors and each process's peak resident
+memory, and writes results/load/load.json and results/load/load.md. Not a test: no thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from itertools import cycle
+from pathlib import Path
+from typing import Any, Dict, List
+
+import requests
+
+from scripts.servers import ROOT, Deployment, Server, production_deployment
+
+STORIES = [
+    "网上认识的男朋友让我在他说的平台投资，已经充了三次钱，现在提现要交保证金",
+    "自称公安局的民警打电话说我的身份证涉嫌洗钱，要我把存款转到安全账户配合调查",
+    "Someone I met on a dating app wants me to put money into a crypto trading platform he uses",
+    "淘宝客服打电话说我买的衣服有质量问题要给我退款，让我下载一个会议软件共享屏幕",
+]
+ANSWERS = ["/affirm", "半小时前", "两万块", '/inform{"payment_channel": "alipay"}', "/deny"]
+
+
+def percentile(values: List[float], share: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * share))], 1) if ordered else 0.0
+
+
+def drive(replicas: List[Server], users: int, seconds: float) -> Dict[str, Any]:
+    """`users` threads, each in its own conversations, turns spread over the replicas in turn."""
+    latencies: List[float] = []
+    errors: Dict[str, int] = {}
+    lock = threading.Lock()
+    targets = cycle(replicas)
+    deadline = time.monotonic() + seconds
+
+    def user(number: int) -> None:
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            sender = uuid.uuid4().hex
+            for text in [STORIES[number % len(STORIES)], *ANSWERS]:
+                if time.monotonic() >= deadline:
+                    return
+                with lock:
+                    server = next(targets)
+                started = time.perf_counter()
+                try:
+                    response = session.post(f"{server.url}/webhooks/rest/webhook",
+                                            json={"sender": sender, "message": text}, timeout=60)
+                    answered = response.status_code == 200 and response.json()
+                    failure = None if answered else f"HTTP {response.status_code}"
+                except requests.RequestException as error:
+                    failure = type(error).__name__
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    if failure:
+                        errors[failure] = errors.get(failure, 0) + 1
+                    else:
+                        latencies.append(elapsed)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(users) as pool:
+        list(pool.map(user, range(users)))
+    elapsed = time.monotonic() - started
+    return {
+        "requests": len(latencies) + sum(errors.values()),
+        "ok": len(latencies),
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "requests_per_s": round(len(latencies) / elapsed, 2),
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+    }
+
+
+def measure(replicas: int, users: int, seconds: float, workdir: Path) -> Dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    with production_deployment(replicas, workdir) as deployment:
+        drive(deployment.replicas, users, min(10.0, seconds))  # warm-up: first parses are slow
+        result = drive(deployment.replicas, users, seconds)
+        result["peak_rss_mib"] = peak_rss(deployment)
+    return {"replicas": replicas, "users": users, "seconds": seconds, **result}
+
+
+def peak_rss(deployment: Deployment) -> Dict[str, float]:
+    return {server.name: server.peak_rss_mib() for server in deployment.processes()}
+
+
+def machine() -> Dict[str, Any]:
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name")), platform.processor()),
+        "python": platform.python_version(),
+        "load_average_before": os.getloadavg(),
+    }
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    lines = [
+        f"Machine: {report['machine']['cpus']} cores ({report['machine']['cpu']}), "
+        f"{report['machine']['memory_gib']} GiB, Python {report['machine']['python']}, "
+        f"load average before {tuple(round(x, 2) for x in report['machine']['load_average_before'])}.",
+        "",
+        "| replicas | users | s | requests/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["results"]:
+        rss = ", ".join(f"{name} {mib:.0f}" for name, mib in row["peak_rss_mib"].items())
+        lines.append(
+            f"| {row['replicas']} | {row['users']} | {row['seconds']:.0f} | {row['requests_per_s']} | {row['p50_ms']} "
+            f"| {row['p95_ms']} | {row['p99_ms']} | {row['errors']} | {rss} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "load")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    report: Dict[str, Any] = {"machine": machine(), "results": []}
+    for replicas in args.replicas:
+        report["results"].append(measure(replicas, args.users, args.seconds, args.out / f"run-{replicas}"))
+        print(json.dumps(report["results"][-1], indent=2))
+    (args.out / "load.json").write_text(json.dumps(report, indent=2))
+    (args.out / "load.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
