@@ -119,6 +119,19 @@ def postgres_server() -> Iterator[str]:
         service.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A throwaway Redis from scripts/redis.sh: its URL."""
+    try:
+        service = start_service("redis")
+    except ServiceUnavailable as error:
+        fail_in_ci_else_skip(str(error))
+    try:
+        yield service.url
+    finally:
+        service.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
     """Makes empty databases of one kind, each call a new one: their URLs."""

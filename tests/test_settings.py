@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rasa.core.lock_store import LockStore, RedisLockStore
+from rasa.core.lock_store import LockStore
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import read_endpoint_config
 
 from bot.channels.hotline import HotlineInput
 from bot.channels.integration import IntegrationInput
+from bot.lock_store import ConcurrentRedisLockStore
 from bot.settings import ConfigurationError, required_secret
 from bot.storage.cases import database_url
 from bot.tracker_store import RedactingSQLTrackerStore
@@ -72,7 +73,7 @@ def test_the_production_endpoints_come_from_the_environment(monkeypatch: pytest.
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     lock_store = LockStore.create(read_endpoint_config(path, "lock_store"))
-    assert isinstance(lock_store, RedisLockStore) and lock_store.key_prefix == "antifraud:lock:"
+    assert isinstance(lock_store, ConcurrentRedisLockStore) and lock_store.key_prefix == "antifraud:lock:"
     assert lock_store.red.connection_pool.connection_kwargs["port"] == 6380
     # An empty password sends no AUTH.
     assert not lock_store.red.connection_pool.connection_kwargs["password"]
