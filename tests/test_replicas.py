@@ -139,6 +139,7 @@ class Conversation:
     channel: str
     sender: str = field(default_factory=lambda: uuid.uuid4().hex)
     sent: List[str] = field(default_factory=list)
+    interrupted: int = 0
 
     def run(self, deployment: Deployment, engine: sa.engine.Engine, aside: bool,
             progress: Optional[threading.Semaphore] = None) -> None:
@@ -173,6 +174,7 @@ class Conversation:
             response = send(deployment, server, self.channel, self.sender, text)
         except requests.ConnectionError:
             assert not server.alive(), f"{server.name} refused a connection while alive"
+            self.interrupted += 1
             texts, _, _ = stored(engine, self.sender)
             self.sent.append(text)
             if texts == self.sent:
@@ -288,5 +290,7 @@ def test_a_replica_killed_mid_conversation_loses_nothing(
         deployment.replicas[1].kill()
         for future in futures:
             future.result()
+    # Each conversation always has a turn in flight, half of them on the killed replica.
+    assert sum(talk.interrupted for talk in talks) > 0
     for talk in talks:
         assert_triaged(deployment, events_db, talk.sender, talk.scam_type, talk.sent)
