@@ -259,6 +259,8 @@ def test_a_database_outage_is_a_clear_error_and_nothing_is_corrupted(
             assert response.status_code == 503, response.text
             assert response.json()["error"] == "store_unavailable"
             assert time.monotonic() - started < 10
+        history = requests.get(f"{first.url}/webhooks/webchat/history", params={"sender": talk.sender}, timeout=30)
+        assert history.status_code == 503 and history.json()["error"] == "store_unavailable"
     finally:
         deployment.postgres.resume()
     # The first request after the restart may meet a pooled connection the restart closed.

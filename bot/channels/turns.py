@@ -30,6 +30,10 @@ logger = structlog.get_logger()
 STORE_ERRORS = (SQLAlchemyError, RedisError, LockError)
 
 
+def store_unavailable() -> HTTPResponse:
+    return error_response(503, "store_unavailable", "The conversation store is unavailable; try again shortly.")
+
+
 async def reply_language(request: Request, message: UserMessage) -> str:
     """The conversation's language slot, else the one the request asks for or the text shows."""
     tracker = await request.app.ctx.agent.tracker_store.retrieve(message.sender_id)
@@ -47,21 +51,18 @@ async def run_turn(
 ) -> HTTPResponse:
     """The turn's replies (collected by `collector`, the message's output channel) as JSON,
     the fallback reply when there are none, or a JSON error."""
-    unavailable = error_response(
-        503, "store_unavailable", "The conversation store is unavailable; send the message again shortly."
-    )
     with watch_store_failures() as failures:
         try:
             await on_new_message(message)
         except STORE_ERRORS:
             logger.exception("turn.store_unavailable", sender_id=message.sender_id)
-            return unavailable
+            return store_unavailable()
         except Exception:
             logger.exception("turn.failed", sender_id=message.sender_id)
             return error_response(500, "internal_error", "The message could not be processed.")
     if failures:
         logger.error("turn.store_unavailable", sender_id=message.sender_id, error=str(failures[0]))
-        return unavailable
+        return store_unavailable()
     if not collector.messages:
         logger.warning("turn.no_reply", sender_id=message.sender_id)
         text = localized(load_knowledge().chat["service_unavailable"], await reply_language(request, message))

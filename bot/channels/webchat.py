@@ -18,7 +18,8 @@ from bot.channels.http import (
     static_file,
     text_field,
 )
-from bot.channels.turns import run_turn
+from bot.channels.turns import run_turn, store_unavailable
+from bot.tracker_store import watch_store_failures
 
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MESSAGE_PARTS = ("text", "buttons", "custom", "image", "attachment")
@@ -113,7 +114,11 @@ class WebchatInput(InputChannel):
                 sender = _sender(request.args.get("sender"))
             except RequestRejected as rejected:
                 return rejected.response()
-            tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+            with watch_store_failures() as failures:
+                tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+            if failures:
+                # Rasa's fail-safe store would have answered with an empty history.
+                return store_unavailable()
             events = list(tracker.events) if tracker else []
             return response.json({"sender": sender, "messages": history_messages(events)})
 
