@@ -6,7 +6,9 @@ Starts everything itself on endpoints.production.yml (PostgreSQL, Redis, one act
 Rasa replicas: scripts/servers.py), then for each setting lets `--users` simulated people hold
 multi-turn conversations (a scam story, then the triage answers, then a new conversation) for
 `--seconds`. Reports requests/s, p50/p95/p99 latency, errors and each process's peak resident
-memory, and writes results/load/load.json and results/load/load.md. Not a test: no thresholds.
+memory, the CPU time each process used per answered turn (a figure other jobs on the machine
+do not inflate) and the load average, and writes results/load/load.json and results/load/load.md.
+Not a test: no thresholds.
 """
 
 from __future__ import annotations
@@ -93,7 +95,13 @@ def measure(replicas: int, users: int, seconds: float, workdir: Path) -> Dict[st
     workdir.mkdir(parents=True, exist_ok=True)
     with production_deployment(replicas, workdir) as deployment:
         drive(deployment.replicas, users, min(10.0, seconds))  # warm-up: first parses are slow
+        cpu_before = {server.name: server.cpu_seconds() for server in deployment.processes()}
         result = drive(deployment.replicas, users, seconds)
+        result["cpu_ms_per_turn"] = {
+            server.name: round((server.cpu_seconds() - cpu_before[server.name]) * 1000 / max(1, result["ok"]), 1)
+            for server in deployment.processes()
+        }
+        result["load_average_after"] = os.getloadavg()
         result["peak_rss_mib"] = peak_rss(deployment)
     return {"replicas": replicas, "users": users, "seconds": seconds, **result}
 
@@ -120,14 +128,17 @@ def markdown(report: Dict[str, Any]) -> str:
         f"{report['machine']['memory_gib']} GiB, Python {report['machine']['python']}, "
         f"load average before {tuple(round(x, 2) for x in report['machine']['load_average_before'])}.",
         "",
-        "| replicas | users | s | requests/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| replicas | users | s | requests/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MiB "
+        "| CPU ms per turn | load average after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["results"]:
         rss = ", ".join(f"{name} {mib:.0f}" for name, mib in row["peak_rss_mib"].items())
+        cpu = ", ".join(f"{name} {ms}" for name, ms in row["cpu_ms_per_turn"].items())
+        load = " / ".join(f"{x:.2f}" for x in row["load_average_after"])
         lines.append(
             f"| {row['replicas']} | {row['users']} | {row['seconds']:.0f} | {row['requests_per_s']} | {row['p50_ms']} "
-            f"| {row['p95_ms']} | {row['p99_ms']} | {row['errors']} | {rss} |"
+            f"| {row['p95_ms']} | {row['p99_ms']} | {row['errors']} | {rss} | {cpu} | {load} |"
         )
     return "\n".join(lines) + "\n"
 

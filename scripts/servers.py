@@ -119,6 +119,11 @@ class Server:
         except subprocess.TimeoutExpired:
             self.kill()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mib(self) -> float:
         """The process's peak resident memory (VmHWM), while it still runs."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
