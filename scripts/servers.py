@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import requests
 import sqlalchemy as sa
 
+from bot.storage.migrate import upgrade
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "assistant.tar.gz"
 BIN = Path(sys.executable).parent
@@ -253,8 +255,6 @@ def production_deployment(
     ServiceUnavailable when PostgreSQL or Redis cannot start. `lock_lifetime_s` sets Rasa's
     TICKET_LOCK_LIFETIME: how long a crashed replica's lock holds up its conversation.
     """
-    from bot.storage.migrate import upgrade
-
     log = workdir / "servers.log"
     started: List[Service] = []
     servers: List[Server] = []
