@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
 .PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean retention ablation \
-	bench bench-smoke
+	bench bench-smoke load
 
 help:
 	@echo "make run   - set up, train if needed, start the assistant on 127.0.0.1:5005"
@@ -42,7 +42,7 @@ model: $(MODEL)
 run: $(MODEL)
 	scripts/run.sh
 
-# System packages the tests use: chromium and a CJK font for the browser test, PostgreSQL.
+# System packages the tests use: chromium and a CJK font for the browser test, PostgreSQL, Redis.
 system-deps:
 	scripts/system_deps.sh
 
@@ -76,6 +76,12 @@ bench: $(MODEL)
 # The same code on tiny sizes, so the benchmark cannot rot (part of `make check`): results/bench-smoke/.
 bench-smoke: $(MODEL)
 	$(BIN)/python bench/benchmark.py --smoke
+
+# Load on the REST webhook, 1 then 2 replicas on PostgreSQL + Redis (README: Production); LOAD_SECONDS, LOAD_USERS.
+LOAD_SECONDS ?= 60
+LOAD_USERS ?= 16
+load: $(MODEL) system-deps
+	$(BIN)/python bench/load.py --seconds $(LOAD_SECONDS) --users $(LOAD_USERS) --out results/load
 
 test: setup system-deps
 	$(MAKE) check

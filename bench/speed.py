@@ -9,11 +9,7 @@ process.
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -26,51 +22,36 @@ from typing import Any, Dict, Iterator, List, Sequence
 import requests
 
 from bot.storage.migrate import upgrade
+from scripts.servers import (
+    START_TIMEOUT_S,
+    Server,
+    base_environment,
+    free_port,
+    new_tokens,
+    sqlite_url,
+    start_action_server,
+    start_rasa,
+    wait_until_ready,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-START_TIMEOUT_S = 300
 TURNS_PER_CONVERSATION = 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
-
-
-def _proc_status(pid: int, field: str) -> int:
-    """A kB field of /proc/<pid>/status, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # utime and stime are fields 14 and 15 of stat; the split starts at field 3.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
 
 
 @dataclass
 class Served:
     url: str
     hotline_token: str
-    rasa_pid: int
-    actions_pid: int
+    rasa: Server
+    actions: Server
     start_seconds: float
 
     def peak_rss_mb(self) -> Dict[str, float]:
-        return {
-            "rasa_server": round(_proc_status(self.rasa_pid, "VmHWM") / 2**20, 1),
-            "action_server": round(_proc_status(self.actions_pid, "VmHWM") / 2**20, 1),
-        }
+        return {"rasa_server": self.rasa.peak_rss_mib(), "action_server": self.actions.peak_rss_mib()}
 
 
 def _analyze(session: requests.Session, served: Served, text: str) -> requests.Response:
@@ -82,42 +63,29 @@ def _analyze(session: requests.Session, served: Served, text: str) -> requests.R
 
 @contextmanager
 def serve(model: Path, log: Path) -> Iterator[Served]:
-    """The model behind the action server and `rasa run`, both stopped on exit."""
+    """The model behind the action server and `rasa run` as `make run` starts them, stopped on exit."""
     workdir = Path(tempfile.mkdtemp(prefix="antifraud-bench-"))
-    rasa_port, action_port = free_port(), free_port()
-    hotline_token = secrets.token_urlsafe(16)
-    case_url = f"sqlite:///{workdir / 'cases.db'}"
+    tokens = new_tokens()
+    case_url = sqlite_url(workdir / "cases.db")
     upgrade(case_url)
+    action_port = free_port()
     env = {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PYTHONPATH": str(ROOT),
-        "ANTIFRAUD_ENV": "test",
-        "HOTLINE_TOKEN": hotline_token,
-        "INTEGRATION_TOKEN": secrets.token_urlsafe(16),
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        **base_environment(action_port, case_url, tokens),
         "TRACKER_DB_DIALECT": "sqlite",
         "TRACKER_DB_HOST": "",
         "TRACKER_DB": str(workdir / "tracker.db"),
-        "CASE_DB_URL": case_url,
     }
     with log.open("ab") as out:
-        actions = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        actions = start_action_server(env, out, action_port)
+        wait_until_ready([actions], tokens["api"], log)
         started = time.perf_counter()
-        server = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1", "--port", str(rasa_port),
-             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+        rasa = start_rasa(env, out, "endpoints.yml", tokens["api"], model=model)
+        served = Served(rasa.url, tokens["hotline"], rasa, actions, 0.0)
         try:
-            served = Served(f"http://127.0.0.1:{rasa_port}", hotline_token, server.pid, actions.pid, 0.0)
             session = requests.Session()
             while True:
-                if server.poll() is not None or actions.poll() is not None:
-                    raise RuntimeError(f"a server exited while starting; see {log}")
+                if not rasa.alive():
+                    raise RuntimeError(f"rasa run exited while starting; see {log}")
                 if time.perf_counter() - started > START_TIMEOUT_S:
                     raise RuntimeError(f"{model} did not answer within {START_TIMEOUT_S} s; see {log}")
                 try:
@@ -129,14 +97,9 @@ def serve(model: Path, log: Path) -> Iterator[Served]:
             served.start_seconds = round(time.perf_counter() - started, 1)
             yield served
         finally:
-            for process in (server, actions):
-                process.terminate()
-            for process in (server, actions):
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            subprocess.run(["rm", "-rf", str(workdir)], check=False)
+            rasa.stop()
+            actions.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _load(served: Served, clients: int, calls: List[Any], send: Any) -> Dict[str, Any]:
@@ -159,12 +122,12 @@ def _load(served: Served, clients: int, calls: List[Any], send: Any) -> Dict[str
                 errors += 1
         return (time.perf_counter() - began) * 1000
 
-    cpu_before = cpu_seconds(served.rasa_pid), cpu_seconds(served.actions_pid)
+    cpu_before = served.rasa.cpu_seconds(), served.actions.cpu_seconds()
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         latencies = list(pool.map(one, calls))
     elapsed = time.perf_counter() - began
-    cpu_after = cpu_seconds(served.rasa_pid), cpu_seconds(served.actions_pid)
+    cpu_after = served.rasa.cpu_seconds(), served.actions.cpu_seconds()
     return {
         "clients": clients,
         "requests": len(latencies),

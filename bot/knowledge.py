@@ -55,6 +55,7 @@ CHAT_MESSAGES: Tuple[str, ...] = (
     "evidence",
     "recovery_warning",
     "rate_limited",
+    "service_unavailable",
 )
 
 Localized = Mapping[str, Any]

@@ -11,6 +11,7 @@ import structlog
 logger = structlog.get_logger()
 
 DEVELOPMENT = "development"
+PRODUCTION = "production"
 
 
 class ConfigurationError(RuntimeError):
@@ -23,6 +24,18 @@ def environment() -> str:
 
 def is_development() -> bool:
     return environment() == DEVELOPMENT
+
+
+def is_production() -> bool:
+    return environment() == PRODUCTION
+
+
+def require_postgresql(variable: str, url: str) -> None:
+    """In production every replica must share one database: a local SQLite file would split the data."""
+    if is_production() and not url.startswith(("postgresql://", "postgresql+")):
+        raise ConfigurationError(
+            f"{variable} must be a postgresql:// URL when ANTIFRAUD_ENV={PRODUCTION}."
+        )
 
 
 def required_secret(variable: str, purpose: str) -> str:

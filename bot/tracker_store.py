@@ -4,17 +4,45 @@ The running conversation keeps the original text for the rest of the turn (the
 actions see it); only what is written to the events table is redacted, so the next
 turn, the history page and any export see placeholders. Events sent to an event
 broker, when one is configured, are not redacted.
+
+Rasa wraps every tracker store in its FailSafeTrackerStore, which swallows errors: a failed
+read becomes an empty conversation and a failed write goes to the replica's memory, while
+the person gets a 200 reply built on nothing. So each turn watches its store calls
+(`watch_store_failures`): the channel answers 503 when one failed, and a turn whose read
+failed is never written over the real conversation.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator
+import contextlib
+from contextvars import ContextVar
+from typing import Any, Awaitable, Dict, Iterator, List, Optional, TypeVar
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.privacy import redact
+from bot.settings import require_postgresql
+
+T = TypeVar("T")
+_failures: ContextVar[Optional[List[Exception]]] = ContextVar("tracker_store_failures", default=None)
+
+
+@contextlib.contextmanager
+def watch_store_failures() -> Iterator[List[Exception]]:
+    """The tracker store errors of the turn run inside, as a list filled in as they happen."""
+    failures: List[Exception] = []
+    token = _failures.set(failures)
+    try:
+        yield failures
+    finally:
+        _failures.reset(token)
+
+
+class StoreReadFailed(RuntimeError):
+    """This turn could not read its conversation; saving it would overwrite the real one."""
+
 
 # Entities whose whole value is personal, whatever the extractor caught.
 PERSONAL_ENTITIES = {"phone_number": "[PHONE]", "bank_card": "[BANK_CARD]"}
@@ -53,6 +81,30 @@ class _RedactedEvent:
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """endpoints.yml `type: bot.tracker_store.RedactingSQLTrackerStore`, with the SQL store's settings."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        require_postgresql("The tracker store (TRACKER_DB_*)", str(self.engine.url))
+
+    async def _watched(self, operation: Awaitable[T]) -> T:
+        try:
+            return await operation
+        except Exception as error:
+            failures = _failures.get()
+            if failures is not None:
+                failures.append(error)
+            raise
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        return await self._watched(super().retrieve(sender_id))
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> Optional[DialogueStateTracker]:
+        return await self._watched(super().retrieve_full_tracker(conversation_id))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if _failures.get():
+            raise StoreReadFailed(f"not saving {tracker.sender_id}: this turn's store access failed")
+        await self._watched(super().save(tracker))
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
         # `save` serialises exactly the events returned here: the narrowest place to redact.

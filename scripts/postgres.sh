@@ -3,10 +3,12 @@
 #   scripts/postgres.sh start [DIR]   initdb in DIR (default: a new temp dir), start it on a free
 #                                     port, create database "antifraud"; prints the URL on stdout
 #   scripts/postgres.sh stop DIR      stop the cluster and delete DIR
+#   scripts/postgres.sh halt DIR      stop the server but keep DIR (an outage, for fault tests)
+#   scripts/postgres.sh resume DIR    start a halted server again on the same port
 # As root the server runs as the "postgres" OS user (PostgreSQL refuses to run as root).
 set -euo pipefail
 
-usage() { echo "usage: $0 start [DIR] | stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start [DIR] | halt DIR | resume DIR | stop DIR" >&2; exit 2; }
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$bindir" ] && command -v initdb >/dev/null; then
@@ -24,6 +26,15 @@ as_owner() {
   fi
 }
 
+# No Unix socket outside DIR, TCP on loopback only.
+launch() {
+  local dir=$1 port
+  port=$(cat "$dir/port")
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start >/dev/null \
+    || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case "${1:-}" in
   start)
     dir=${2:-$(mktemp -d -t antifraud-pg.XXXXXX)}
@@ -36,12 +47,18 @@ case "${1:-}" in
       -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     as_owner rm -f "$dir/pwfile"
-    # No Unix socket outside DIR, TCP on loopback only.
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start >/dev/null \
-      || { cat "$dir/server.log" >&2; exit 1; }
+    as_owner bash -c 'printf "%s\n" "$1" > "$2/port"' _ "$port" "$dir"
+    launch "$dir"
     PGPASSWORD=$password "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres antifraud
     echo "postgresql://postgres:$password@127.0.0.1:$port/antifraud"
+    ;;
+  halt)
+    [ -n "${2:-}" ] || usage
+    as_owner "$bindir/pg_ctl" -D "$2/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    [ -n "${2:-}" ] || usage
+    launch "$2"
     ;;
   stop)
     dir=${2:-}

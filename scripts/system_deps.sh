@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, once: chromium (browser test),
-# a CJK font (Chinese in screenshots) and PostgreSQL (storage tests).
+# a CJK font (Chinese in screenshots), PostgreSQL (storage and replica tests) and Redis
+# (the lock store the replica tests and the load script share).
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi" || missing+=(fonts-wqy-microhei)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

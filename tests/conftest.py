@@ -2,23 +2,18 @@
 
 The live assistant is the real thing: the trained model served by `rasa run`
 with our channels and a SQLite tracker store, and the real action server, on
-free ports of 127.0.0.1, started once per test session. Each has its own
-migrated SQLite case database, so no test writes to var/.
+free ports of 127.0.0.1, started once per test session (scripts/servers.py starts
+them, for the replica tests and the load script too). Each has its own migrated
+SQLite case database, so no test writes to var/.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional
 
 import pytest
 import requests
@@ -27,11 +22,18 @@ from rasa_sdk import Tracker
 
 from actions.common import case_repository
 from bot.storage.migrate import upgrade
-
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "assistant.tar.gz"
-BIN = Path(sys.executable).parent
-SERVER_START_TIMEOUT_S = 240
+from scripts.servers import (
+    MODEL,
+    ServiceUnavailable,
+    base_environment,
+    free_port,
+    new_tokens,
+    sqlite_url,
+    start_action_server,
+    start_rasa,
+    start_service,
+    wait_until_ready,
+)
 
 
 def make_tracker(
@@ -62,12 +64,6 @@ def make_tracker(
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -104,43 +100,37 @@ class LiveAssistant:
         return response.json()
 
 
-def _wait_until_ready(url: str, token: str, processes: List[subprocess.Popen], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"a server exited early; see {log}:\n{log.read_text()[-3000:]}")
-        try:
-            status = requests.get(f"{url}/status", params={"token": token}, timeout=2)
-            if status.status_code == 200 and status.json().get("model_file"):
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"the assistant did not start within {SERVER_START_TIMEOUT_S} s; see {log}")
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+def fail_in_ci_else_skip(message: str) -> NoReturn:
+    """Missing PostgreSQL or Redis: a failure in CI (CI=true), a skip on a developer's machine."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message + " -- skipped outside CI; with CI=true this fails.")
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A throwaway PostgreSQL cluster from scripts/postgres.sh: its URL."""
-    # Not under pytest's tmp dir: that is private to root, and the server runs as "postgres".
-    directory = tempfile.mkdtemp(prefix="antifraud-pg.")
-    script = str(ROOT / "scripts" / "postgres.sh")
-    started = subprocess.run([script, "start", directory], capture_output=True, text=True, timeout=180)
-    if started.returncode != 0:
-        subprocess.run([script, "stop", directory], capture_output=True, timeout=60)
-        message = f"PostgreSQL could not be started (scripts/postgres.sh start): {started.stderr.strip()[-2000:]}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message + " -- skipped outside CI; with CI=true this fails.")
     try:
-        yield started.stdout.strip().splitlines()[-1]
+        service = start_service("postgres")
+    except ServiceUnavailable as error:
+        fail_in_ci_else_skip(str(error))
+    try:
+        yield service.url
     finally:
-        subprocess.run([script, "stop", directory], capture_output=True, timeout=60)
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A throwaway Redis from scripts/redis.sh: its URL."""
+    try:
+        service = start_service("redis")
+    except ServiceUnavailable as error:
+        fail_in_ci_else_skip(str(error))
+    try:
+        yield service.url
+    finally:
+        service.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -186,49 +176,26 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make model` first (make test does).")
     workdir = tmp_path_factory.mktemp("assistant")
-    rasa_port, action_port = _free_port(), _free_port()
-    tokens = {name: secrets.token_urlsafe(16) for name in ("hotline", "integration", "api")}
+    tokens = new_tokens()
     database = workdir / "tracker.db"
     case_database = workdir / "cases.db"
     upgrade(sqlite_url(case_database))
     log = workdir / "servers.log"
+    action_port = free_port()
     env = {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PYTHONPATH": str(ROOT),
-        "ANTIFRAUD_ENV": "test",
-        "HOTLINE_TOKEN": tokens["hotline"],
-        "INTEGRATION_TOKEN": tokens["integration"],
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        **base_environment(action_port, sqlite_url(case_database), tokens),
         "TRACKER_DB_DIALECT": "sqlite",
         "TRACKER_DB_HOST": "",
         "TRACKER_DB": str(database),
-        "CASE_DB_URL": sqlite_url(case_database),
     }
     with log.open("wb") as out:
-        actions = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        # "--auth-token=…": a token starting with "-" would read as an option.
-        server = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(MODEL), "--interface", "127.0.0.1",
-             "--port", str(rasa_port), "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml", "--enable-api", f"--auth-token={tokens['api']}"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{rasa_port}"
+        servers = [start_action_server(env, out, action_port), start_rasa(env, out, "endpoints.yml", tokens["api"])]
         try:
-            _wait_until_ready(url, tokens["api"], [actions, server], log)
+            wait_until_ready(servers, tokens["api"], log)
             yield LiveAssistant(
-                url, tokens["hotline"], tokens["integration"], tokens["api"], database, case_database, log,
-                server.pid,
+                servers[1].url, tokens["hotline"], tokens["integration"], tokens["api"], database, case_database, log,
+                servers[1].process.pid,
             )
         finally:
-            for process in (server, actions):
-                process.terminate()
-            for process in (server, actions):
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            for server in reversed(servers):
+                server.stop()

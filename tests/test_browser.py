@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bot.knowledge import load_knowledge, localized
-from tests.conftest import ROOT, LiveAssistant
+from scripts.servers import ROOT
+from tests.conftest import LiveAssistant
 
 KB = load_knowledge()
 ARTIFACTS = ROOT / "results" / "screenshots"

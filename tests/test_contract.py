@@ -10,7 +10,8 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import ROOT, LiveAssistant
+from scripts.servers import ROOT
+from tests.conftest import LiveAssistant
 
 SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
 

@@ -23,7 +23,7 @@ from bot.storage.cases import CaseRepository, make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.models import utc_now
 from bot.tracker_store import RedactingSQLTrackerStore
-from tests.conftest import ROOT
+from scripts.servers import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 ID_NUMBER = "11010519491231002X"

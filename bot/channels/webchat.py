@@ -23,8 +23,10 @@ from bot.channels.http import (
     text_field,
 )
 from bot.channels.ratelimit import SenderRateLimit
+from bot.channels.turns import run_turn, store_unavailable
 from bot.knowledge import load_knowledge, localized
 from bot.language import SUPPORTED
+from bot.tracker_store import watch_store_failures
 
 MESSAGE_PARTS = ("text", "buttons", "custom", "image", "attachment")
 
@@ -117,10 +119,8 @@ class WebchatInput(InputChannel):
             if retry_after is not None:
                 return rate_limited(retry_after, metadata.get("lang"))
             collector = WebchatOutput()
-            await on_new_message(
-                UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
-            )
-            return response.json(collector.messages)
+            message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            return await run_turn(request, on_new_message, message, collector)
 
         refuse_other_methods(blueprint, "/webhook")
 
@@ -130,7 +130,11 @@ class WebchatInput(InputChannel):
                 sender = sender_field({"sender": request.args.get("sender")})
             except RequestRejected as rejected:
                 return rejected.response()
-            tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+            with watch_store_failures() as failures:
+                tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+            if failures:
+                # Rasa's fail-safe store would have answered with an empty history.
+                return store_unavailable()
             events = list(tracker.events) if tracker else []
             return response.json({"sender": sender, "messages": history_messages(events)})
 

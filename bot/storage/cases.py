@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.settings import require_postgresql
 from bot.storage.models import Case, utc_now
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -24,7 +25,9 @@ FIELDS = frozenset(
 
 
 def database_url() -> str:
-    return (os.environ.get("CASE_DB_URL") or "").strip() or DEFAULT_URL
+    url = (os.environ.get("CASE_DB_URL") or "").strip() or DEFAULT_URL
+    require_postgresql("CASE_DB_URL", url)
+    return url
 
 
 def make_engine(url: str) -> Engine:

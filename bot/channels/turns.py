@@ -1,0 +1,70 @@
+"""One chat turn through Rasa for our REST-style channels, with the failures made visible.
+
+Rasa keeps going when a custom action fails (the action server is down): it drops the
+action's events, and the person gets no reply at all. And Rasa's REST channel answers
+`200 []` when the lock store fails, and a 200 reply built on an empty conversation when the
+tracker store fails (bot/tracker_store.py). Here a turn without a reply gets the
+`service_unavailable` message from the knowledge, and a store failure a 503 JSON error.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+import structlog
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import LockError
+from redis.exceptions import RedisError
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.channels.http import error_response
+from bot.knowledge import load_knowledge, localized
+from bot.language import SUPPORTED, resolve_language
+from bot.tracker_store import watch_store_failures
+
+logger = structlog.get_logger()
+
+STORE_ERRORS = (SQLAlchemyError, RedisError, LockError)
+
+
+def store_unavailable() -> HTTPResponse:
+    return error_response(503, "store_unavailable", "The conversation store is unavailable; try again shortly.")
+
+
+async def reply_language(request: Request, message: UserMessage) -> str:
+    """The conversation's language slot, else the one the request asks for or the text shows."""
+    tracker = await request.app.ctx.agent.tracker_store.retrieve(message.sender_id)
+    kept = tracker.get_slot("language") if tracker else None
+    if kept in SUPPORTED:
+        return str(kept)
+    return resolve_language(message.text or "", (message.metadata or {}).get("lang"))
+
+
+async def run_turn(
+    request: Request,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    message: UserMessage,
+    collector: CollectingOutputChannel,
+) -> HTTPResponse:
+    """The turn's replies (collected by `collector`, the message's output channel) as JSON,
+    the fallback reply when there are none, or a JSON error."""
+    with watch_store_failures() as failures:
+        try:
+            await on_new_message(message)
+        except STORE_ERRORS:
+            logger.exception("turn.store_unavailable", sender_id=message.sender_id)
+            return store_unavailable()
+        except Exception:
+            logger.exception("turn.failed", sender_id=message.sender_id)
+            return error_response(500, "internal_error", "The message could not be processed.")
+    if failures:
+        logger.error("turn.store_unavailable", sender_id=message.sender_id, error=str(failures[0]))
+        return store_unavailable()
+    if not collector.messages:
+        logger.warning("turn.no_reply", sender_id=message.sender_id)
+        text = localized(load_knowledge().chat["service_unavailable"], await reply_language(request, message))
+        await collector.send_text_message(message.sender_id, str(text))
+    return response.json(collector.messages)
