@@ -181,11 +181,15 @@ def main() -> int:
             "evaluation_examples": len(examples),
             "chat_turns_per_conversation": speed.TURNS_PER_CONVERSATION,
             "stock_nlu_epochs": 1 if args.smoke else args.stock_epochs,
+            "training": {system: read_record(model) for system, model in (("ours", ours_model),
+                                                                           ("stock", stock_model))},
         },
         "quality": measured_quality,
         "speed": measured_speed,
     }
     path = report.write(out, results, labels)
+    if not args.smoke and args.out is None:
+        report.update_readme(ROOT / "README.md", results)
     results["speed"] = report.strip_latencies(measured_speed)
     (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     log(f"report: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")

@@ -88,6 +88,23 @@ def speed_table(speed: Mapping[str, Any]) -> List[str]:
     return lines
 
 
+def training_notes(records: Mapping[str, Optional[Mapping[str, Any]]]) -> List[str]:
+    notes = []
+    for system, record in records.items():
+        if not record:
+            notes.append(f"- {SYSTEMS[system]}: no training record (trained before training times were recorded).")
+            continue
+        load, cores = record.get("load_average_at_end"), record["machine"]["cores"]
+        notes.append(
+            f"- {SYSTEMS[system]} was trained {record['trained_at']} in {record['seconds']:g} s"
+            + (f"; load average (1/5/15 min) at the end: {' / '.join(f'{x:g}' for x in load)} on {cores} "
+               f"cores (above {cores}, other jobs shared the machine)" if load else
+               "; the load on the machine was not recorded")
+            + "."
+        )
+    return notes
+
+
 def targets(quality: Mapping[str, Any], speed: Mapping[str, Any]) -> List[str]:
     lines = ["| target | measured | |", "|---|---|---|"]
     for lang, language in LANGUAGES.items():
@@ -222,6 +239,8 @@ def write(out: Path, results: Mapping[str, Any], labels: Sequence[str]) -> Path:
         "",
         *speed_table(speed),
         "",
+        *training_notes(info["training"]),
+        "",
         "## Per type",
         "",
     ]
@@ -231,6 +250,46 @@ def write(out: Path, results: Mapping[str, Any], labels: Sequence[str]) -> Path:
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+README_START, README_END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+
+def readme_summary(results: Mapping[str, Any]) -> str:
+    """The latest headline figures, for the README (between its benchmark markers)."""
+    quality, speed, info = results["quality"], results["speed"], results["run"]
+    machine = info["machine"]
+    lines = [
+        README_START,
+        f"Latest run: {info['finished_at'][:10]}, {machine['cores']} cores ({machine['cpu']}), "
+        f"{machine['memory_gb']} GB; full report: [docs/benchmark/report.md](docs/benchmark/report.md).",
+        "",
+        "| held-out split | " + " | ".join(SYSTEMS.values()) + " |",
+        "|---|" + "---|" * len(SYSTEMS),
+    ]
+    for lang, language in LANGUAGES.items():
+        cells = [f"{quality[s]['languages'][lang]['scam_macro_f1']:.3f}" for s in SYSTEMS]
+        lines.append(f"| {language} scam macro-F1 | " + " | ".join(cells) + " |")
+    ours, stock = speed["ours"], speed["stock"]
+    lines += [
+        "",
+        "| speed, 1 client | our pipeline | stock Rasa |",
+        "|---|---|---|",
+        f"| analyze p50 / p95 | {ours['analyze'][0]['p50_ms']} / {ours['analyze'][0]['p95_ms']} ms | "
+        f"{stock['analyze'][0]['p50_ms']} / {stock['analyze'][0]['p95_ms']} ms |",
+        f"| REST chat turn p50 / p95 | {ours['chat'][0]['p50_ms']} / {ours['chat'][0]['p95_ms']} ms | "
+        f"{stock['chat'][0]['p50_ms']} / {stock['chat'][0]['p95_ms']} ms |",
+        f"| Rasa server peak RSS | {ours['peak_rss_mb']['rasa_server']:.0f} MB | "
+        f"{stock['peak_rss_mb']['rasa_server']:.0f} MB |",
+        README_END,
+    ]
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, results: Mapping[str, Any]) -> None:
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    readme.write_text(text[:start] + readme_summary(results) + text[end:], encoding="utf-8")
 
 
 def strip_latencies(speed: Dict[str, Any]) -> Dict[str, Any]:

@@ -83,6 +83,8 @@ def train(config: Path, out: Path, name: str, extra_args: Optional[List[str]] = 
         "config": str(config),
         "seconds": round(time.perf_counter() - started, 1),
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        # Other jobs on the machine lengthen training: the 1/5/15-minute load averages at the end say how much.
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
         "fingerprint": fingerprint(config),
         "machine": machine(),
     }
