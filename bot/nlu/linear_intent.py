@@ -17,7 +17,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
@@ -75,16 +75,25 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             component.clf = sio.load(path, trusted=[])
         return component
 
+    @staticmethod
+    def _sentence_features(message: Message, sparse: bool) -> List[Any]:
+        """The text's sentence-level features in featurizer order: what `get_sparse_features(TEXT)[1]`
+        combines, without also combining the per-token sequence features we never use (most of its cost)."""
+        return [
+            f.features for f in message.features
+            if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse() == sparse
+        ]
+
     def _create_X(self, messages: List[Message]) -> csr_matrix:
         rows = []
         for message in messages:
-            sparse = message.get_sparse_features(attribute=TEXT)[1]
-            dense = message.get_dense_features(attribute=TEXT)[1]
-            counts = csr_matrix(sparse.features, dtype=np.float64) if sparse else csr_matrix((1, 0))
+            sparse = self._sentence_features(message, sparse=True)
+            dense = self._sentence_features(message, sparse=False)
+            counts = csr_matrix(hstack(sparse), dtype=np.float64) if sparse else csr_matrix((1, 0))
             counts.data = np.log1p(counts.data)
             parts = [normalize(counts)] if counts.shape[1] else []
             if dense:
-                parts.append(csr_matrix(dense.features * self.config["dense_weight"]))
+                parts.append(csr_matrix(np.concatenate(dense, axis=-1) * self.config["dense_weight"]))
             rows.append(hstack(parts))
         return vstack(rows).tocsr()
 
