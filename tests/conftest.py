@@ -107,30 +107,27 @@ def fail_in_ci_else_skip(message: str) -> NoReturn:
     pytest.skip(message + " -- skipped outside CI; with CI=true this fails.")
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster from scripts/postgres.sh: its URL."""
+def _throwaway_service(kind: str) -> Iterator[str]:
     try:
-        service = start_service("postgres")
+        service = start_service(kind)
     except ServiceUnavailable as error:
         fail_in_ci_else_skip(str(error))
     try:
         yield service.url
     finally:
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster from scripts/postgres.sh: its URL."""
+    yield from _throwaway_service("postgres")
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """A throwaway Redis from scripts/redis.sh: its URL."""
-    try:
-        service = start_service("redis")
-    except ServiceUnavailable as error:
-        fail_in_ci_else_skip(str(error))
-    try:
-        yield service.url
-    finally:
-        service.stop()
+    yield from _throwaway_service("redis")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
