@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -95,4 +96,26 @@ def test_console_highlights_red_flags(assistant: LiveAssistant, browser: Browser
     page.fill("#token", "wrong")
     page.click("#analyze-button")
     expect(page.locator("#console-error")).to_be_visible(timeout=30_000)
+    context.close()
+
+
+@pytest.mark.parametrize("path, strings_file, placeholder_key", [
+    ("/webhooks/hotline/", "bot/static/console/strings.json", "callerPlaceholder"),
+    ("/webhooks/hotline/stats/", "bot/static/stats/stats-strings.json", None),
+])
+def test_staff_pages_switch_language(
+    assistant: LiveAssistant, browser: Browser, path: str, strings_file: str, placeholder_key: str
+) -> None:
+    """Both staff pages apply their strings through PageKit.applyPageStrings, both ways."""
+    strings = json.loads((ROOT / strings_file).read_text(encoding="utf-8"))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(assistant.url + path)
+    for lang, html_lang in (("en", "en"), ("zh", "zh-CN")):
+        page.click("#lang-toggle")
+        expect(page).to_have_title(strings[lang]["pageTitle"])
+        assert page.evaluate("document.documentElement.lang") == html_lang
+        assert page.get_attribute("#lang-toggle", "lang") == ("zh-CN" if lang == "en" else "en")
+        if placeholder_key:
+            assert page.get_attribute("#caller-text", "placeholder") == strings[lang][placeholder_key]
     context.close()

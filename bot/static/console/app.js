@@ -10,7 +10,6 @@
 
   const $ = (id) => document.getElementById(id);
   const els = {
-    html: document.documentElement,
     form: $('analyze-form'),
     token: $('token'),
     langSelect: $('lang-select'),
@@ -50,19 +49,7 @@
   function t(key, vars) { return window.PageKit.translate(strings, uiLang, key, vars); }
 
   function applyStrings() {
-    els.html.lang = uiLang === 'zh' ? 'zh-CN' : 'en';
-    document.title = t('pageTitle');
-    document.querySelectorAll('[data-i18n]').forEach((el) => {
-      if (el === els.analyze && busy) return;
-      el.textContent = t(el.dataset.i18n);
-    });
-    document.querySelectorAll('[data-i18n-aria]').forEach((el) => {
-      el.setAttribute('aria-label', t(el.dataset.i18nAria));
-    });
-    document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
-      el.placeholder = t(el.dataset.i18nPlaceholder);
-    });
-    els.langToggle.lang = uiLang === 'zh' ? 'en' : 'zh-CN';
+    window.PageKit.applyPageStrings(t, uiLang, els.langToggle, busy ? els.analyze : null);
     if (busy) els.analyze.textContent = t('analyzing');
     if (lastResult) renderResult(lastResult.data, lastResult.text);
     if (lastError) showError(lastError);

@@ -1,5 +1,5 @@
 // Shared by the staff console and the statistics page: storage that never throws
-// (private modes disable it) and the UI-string lookup with a Chinese fallback.
+// (private modes disable it), the UI-string lookup with a Chinese fallback, and applying it to the page.
 window.PageKit = (function () {
   'use strict';
 
@@ -25,5 +25,22 @@ window.PageKit = (function () {
     return {};
   }
 
-  return { storageGet, storageSet, translate, loadStrings };
+  // The page's fixed texts in `lang`: html lang, title, data-i18n text, aria labels, placeholders.
+  // `keep` is an element whose text the page manages itself at the moment (a busy button).
+  function applyPageStrings(t, lang, langToggle, keep) {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = t('pageTitle');
+    document.querySelectorAll('[data-i18n]').forEach((el) => {
+      if (el !== keep) el.textContent = t(el.dataset.i18n);
+    });
+    document.querySelectorAll('[data-i18n-aria]').forEach((el) => {
+      el.setAttribute('aria-label', t(el.dataset.i18nAria));
+    });
+    document.querySelectorAll('[data-i18n-placeholder]').forEach((el) => {
+      el.placeholder = t(el.dataset.i18nPlaceholder);
+    });
+    langToggle.lang = lang === 'zh' ? 'en' : 'zh-CN';
+  }
+
+  return { storageGet, storageSet, translate, loadStrings, applyPageStrings };
 })();

@@ -13,7 +13,6 @@
 
   const $ = (id) => document.getElementById(id);
   const els = {
-    html: document.documentElement,
     form: $('stats-form'),
     token: $('token'),
     from: $('from'),
@@ -41,13 +40,7 @@
   function t(key, vars) { return window.PageKit.translate(strings, uiLang, key, vars); }
 
   function applyStrings() {
-    els.html.lang = uiLang === 'zh' ? 'zh-CN' : 'en';
-    document.title = t('pageTitle');
-    document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
-    document.querySelectorAll('[data-i18n-aria]').forEach((el) => {
-      el.setAttribute('aria-label', t(el.dataset.i18nAria));
-    });
-    els.langToggle.lang = uiLang === 'zh' ? 'en' : 'zh-CN';
+    window.PageKit.applyPageStrings(t, uiLang, els.langToggle, null);
     if (busy) els.load.textContent = t('loading');
     if (lastStats) render(lastStats);
     if (lastError) showError(lastError);
