@@ -16,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
 .PHONY: help setup model run test check lint validate unit stories nlu-eval system-deps clean retention ablation \
-	bench bench-smoke load
+	bench bench-smoke load eval-external eval-external-floors
 
 help:
 	@echo "make run   - set up, train if needed, start the assistant on 127.0.0.1:5005"
@@ -62,7 +62,17 @@ stories: $(MODEL)
 nlu-eval: $(MODEL)
 	$(BIN)/python scripts/evaluate_nlu.py --model $(MODEL) --out results/nlu
 
-check: lint validate unit stories nlu-eval bench-smoke
+check: lint validate unit stories nlu-eval eval-external-floors bench-smoke
+
+# Outside text (../shared/eval/dev.jsonl; EVAL_DATA=path overrides): report, errors and chart in results/external/.
+EVAL_DATA ?= ../shared/eval/dev.jsonl
+eval-external: $(MODEL)
+	$(BIN)/python -m scripts.eval_external --model $(MODEL) --data $(EVAL_DATA) --out results/external
+
+# The same with the floors enforced; skipped, saying so, where the file is absent (a user's clone).
+eval-external-floors: $(MODEL)
+	@$(BIN)/python -m scripts.eval_external --model $(MODEL) --data $(EVAL_DATA) --out results/external --floors; \
+	status=$$?; if [ $$status -eq 2 ]; then echo "eval-external: skipped (no outside data)"; exit 0; fi; exit $$status
 
 # Measurements (not tests): NLU ablation (~40 min on 2 cores) and analyze latency against `make run`.
 ablation: $(MODEL)

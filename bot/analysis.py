@@ -80,6 +80,8 @@ class Analysis:
     do_now: List[str]
     report_steps: List[str]
     lang: str
+    verdict: str
+    scam_probability: float
     signals: Dict[str, bool] = field(default_factory=dict)
 
     def as_dict(self) -> Dict[str, Any]:
@@ -216,5 +218,7 @@ def analyze(
         ),
         report_steps=report_steps(scam, lang, knowledge),
         lang=lang,
+        verdict="none" if result.scam_type == NO_SCAM else "scam",
+        scam_probability=round(1.0 - result.scores.get(NO_SCAM, 0.0), 4),
         signals=signals,
     )
