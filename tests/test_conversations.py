@@ -149,7 +149,7 @@ class Conversation:
 class Question:
     key: str
     slots: Tuple[str, ...]
-    keywords: Tuple[re.Pattern, ...]
+    keywords: Tuple[Tuple[str, re.Pattern], ...]  # (as written, as matched)
 
 
 def _strings(value: Any, where: str) -> Tuple[str, ...]:
@@ -177,11 +177,12 @@ def _lang(value: Any, where: str) -> str:
 
 def load_questions(path: Path = QUESTIONS_FILE) -> Dict[str, Question]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {
-        key: Question(key, _strings(spec.get("slots"), f"{path.name}:{key}.slots"),
-                      tuple(phrase_pattern(k, words=True) for k in _strings(spec["keywords"], f"{path.name}:{key}")))
-        for key, spec in data.items()
-    }
+    questions = {}
+    for key, spec in data.items():
+        keywords = _strings(spec["keywords"], f"{path.name}:{key}")
+        questions[key] = Question(key, _strings(spec.get("slots"), f"{path.name}:{key}.slots"),
+                                  tuple((k, phrase_pattern(k, words=True)) for k in keywords))
+    return questions
 
 
 def load_conversations(directory: Path = CONVERSATION_DIR) -> List[Conversation]:
@@ -369,9 +370,9 @@ def asked(question: Question, bubble: Bubble) -> Optional[str]:
             if re.fullmatch(rf"utter_ask_(\w+_)?{re.escape(slot)}", bubble.response):
                 return f"response {bubble.response}"
     for sentence in QUESTION_SENTENCE.findall(bubble.text):
-        for keyword in question.keywords:
-            if keyword.search(sentence):
-                return f"question {sentence.strip()!r} (keyword {keyword.pattern!r})"
+        for keyword, pattern in question.keywords:
+            if pattern.search(sentence):
+                return f"question {sentence.strip()!r} (keyword {keyword!r})"
     return None
 
 
@@ -443,7 +444,8 @@ class ConversationState:
 def _sources_check(name: str, expected: FrozenSet[str], sources: Dict[str, Optional[str]],
                    matches: Any) -> Check:
     present = {where: value for where, value in sources.items() if value is not None}
-    shown = ", ".join(f"{where}={value}" for where, value in present.items()) or "no payload and no case record"
+    shown = ", ".join(f"{where}={value}" for where, value in present.items())
+    shown = shown or f"no {name} in the payloads or the case"
     if not present:
         return Check(name, NONE in expected, f"expected {sorted(expected)}; {shown}")
     wrong = {where: value for where, value in present.items() if not matches(value)}
@@ -534,6 +536,8 @@ def judge(result: TurnResult, state: ConversationState) -> List[Check]:
         state.app_rule_flagged = True
         checks.append(Check("app_rule", False, f"says uninstall {state.uninstall_only[0][:80]!r} and also "
                                                f"don't uninstall {state.keep_only[0][:80]!r}"))
+    else:
+        checks.append(Check("app_rule", True))
 
     repeated = []
     for b in texts:
@@ -541,8 +545,7 @@ def judge(result: TurnResult, state: ConversationState) -> List[Check]:
             if b.text in state.long_bubbles and state.long_bubbles[b.text] < result.number:
                 repeated.append(f"bubble sent again from turn {state.long_bubbles[b.text]}: {b.text[:60]!r}")
             state.long_bubbles.setdefault(b.text, result.number)
-    if repeated:
-        checks.append(Check("no_repeat", False, "; ".join(repeated)))
+    checks.append(Check("no_repeat", not repeated, "; ".join(repeated)))
     return checks
 
 
