@@ -16,6 +16,8 @@ from bot.spans import longest_non_overlapping
 
 SCAM_INTENT_PREFIX = "scam_"
 NO_SCAM = "none"
+# The verdicts (bot/nlu/verdict.py): a scam, not a scam (NO_SCAM), or unsure.
+SCAM, UNSURE = "scam", "unsure"
 # Each red flag specific to a type adds this much to that type's score (at most
 # MAX_FLAGS_COUNTED flags count): the wording of a message backs up the classifier.
 FLAG_WEIGHT = 0.12
@@ -39,30 +41,6 @@ class FoundFlag:
     end: int
     why: str
     scam_type: Optional[str]
-
-
-@dataclass
-class Classification:
-    scam_type: str
-    confidence: float
-    scores: Dict[str, float]
-    flags_by_type: Dict[str, int]
-
-    def alternatives(self) -> List[Tuple[str, float]]:
-        ranked = sorted(self.scores.items(), key=lambda kv: -kv[1])
-        return [
-            (t, s)
-            for t, s in ranked
-            if t not in (self.scam_type, NO_SCAM) and s >= ALTERNATIVE_MIN_SCORE
-        ][:MAX_ALTERNATIVES]
-
-    def related_types(self) -> List[str]:
-        return [
-            t
-            for t, s in sorted(self.scores.items(), key=lambda kv: -kv[1])
-            if t not in (self.scam_type, NO_SCAM)
-            and (s >= RELATED_MIN_SCORE or self.flags_by_type.get(t, 0) >= RELATED_MIN_FLAGS)
-        ]
 
 
 @dataclass
@@ -114,27 +92,56 @@ def find_red_flags(text: str, lang: str, knowledge: Knowledge) -> List[FoundFlag
     return found
 
 
-def classify(intent_ranking: Sequence[Mapping[str, Any]], flags: Sequence[FoundFlag]) -> Classification:
-    """Combine the classifier's intent ranking with the red flags found in the text."""
-    scores: Dict[str, float] = {NO_SCAM: 0.0}
-    for intent in intent_ranking:
-        name = intent.get("name")
-        if name == "nlu_fallback":
-            continue
-        confidence = float(intent.get("confidence") or 0.0)
-        scam_type = scam_type_of_intent(name)
-        key = scam_type or NO_SCAM
-        scores[key] = scores.get(key, 0.0) + confidence
-    flags_by_type: Dict[str, int] = {}
+def rank_types(scores: Mapping[str, float], flags: Sequence[FoundFlag]) -> List[Tuple[str, float]]:
+    """The type classifier's scores, each raised by the red flags of its type found in the text."""
+    boosted = dict(scores)
+    flags_by_type = flags_per_type(flags)
+    for scam_type, count in flags_by_type.items():
+        boosted[scam_type] = boosted.get(scam_type, 0.0) + FLAG_WEIGHT * min(count, MAX_FLAGS_COUNTED)
+    total = sum(boosted.values()) or 1.0
+    return sorted(((t, s / total) for t, s in boosted.items()), key=lambda ts: -ts[1])
+
+
+def flags_per_type(flags: Sequence[FoundFlag]) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
     for flag in flags:
         if flag.scam_type:
-            flags_by_type[flag.scam_type] = flags_by_type.get(flag.scam_type, 0) + 1
-    for scam_type, count in flags_by_type.items():
-        scores[scam_type] = scores.get(scam_type, 0.0) + FLAG_WEIGHT * min(count, MAX_FLAGS_COUNTED)
-    total = sum(scores.values()) or 1.0
-    scores = {t: s / total for t, s in scores.items()}
-    best = max(scores, key=lambda t: scores[t])
-    return Classification(best, scores[best], scores, flags_by_type)
+            counts[flag.scam_type] = counts.get(flag.scam_type, 0) + 1
+    return counts
+
+
+@dataclass
+class Verdict:
+    """What the NLU's last component (bot/nlu/verdict.py) decided about the text."""
+
+    verdict: str
+    scam_type: str
+    scam_probability: float
+    type_ranking: List[Tuple[str, float]]
+
+    @classmethod
+    def of_parse(cls, parse: Mapping[str, Any]) -> Verdict:
+        """The parse's verdict; a parse without one (no text) is not a scam."""
+        given = parse.get("verdict") or {}
+        return cls(
+            verdict=str(given.get("verdict") or NO_SCAM),
+            scam_type=str(given.get("scam_type") or NO_SCAM),
+            scam_probability=float(given.get("scam_probability") or 0.0),
+            type_ranking=[(str(r["scam_type"]), float(r["score"])) for r in given.get("type_ranking") or []],
+        )
+
+    def alternatives(self) -> List[Tuple[str, float]]:
+        return [
+            (t, s) for t, s in self.type_ranking if t != self.scam_type and s >= ALTERNATIVE_MIN_SCORE
+        ][:MAX_ALTERNATIVES]
+
+    def related_types(self, flags_by_type: Mapping[str, int]) -> List[str]:
+        if self.scam_type == NO_SCAM:
+            return []
+        return [
+            t for t, s in self.type_ranking
+            if t != self.scam_type and (s >= RELATED_MIN_SCORE or flags_by_type.get(t, 0) >= RELATED_MIN_FLAGS)
+        ]
 
 
 def loss_signals(text: str, knowledge: Knowledge) -> Dict[str, bool]:
@@ -185,26 +192,29 @@ def analyze(
     """Analyse one text given the NLU parse of it."""
     knowledge = knowledge or load_knowledge()
     all_flags = find_red_flags(text, lang, knowledge)
-    ranking = parse.get("intent_ranking") or ([parse["intent"]] if parse.get("intent") else [])
-    result = classify(ranking, all_flags)
-    scam = knowledge.types.get(result.scam_type)
+    verdict = Verdict.of_parse(parse)
+    scam = knowledge.types.get(verdict.scam_type)
+    related = verdict.related_types(flags_per_type(all_flags))
+    alternatives = verdict.alternatives() if scam else []
     # Report the flags of the recognised type, the types it may also be, and the shared ones.
-    relevant = {None, result.scam_type, *result.related_types(), *(t for t, _ in result.alternatives())}
+    relevant = {None, verdict.scam_type, *related, *(t for t, _ in alternatives)}
     shown = [f for f in all_flags if f.scam_type in relevant]
     signals = loss_signals(text, knowledge)
-    level = _risk_from_text(result.scam_type, signals)
+    level = _risk_from_text(verdict.scam_type, signals)
+    # Unsure: the general questions first, since they decide whether it is a scam at all.
     source: Mapping[str, Any] = (
-        {"next_questions": scam.next_questions, "script": scam.script} if scam else knowledge.general
+        {"next_questions": scam.next_questions, "script": scam.script}
+        if scam and verdict.verdict == SCAM else knowledge.general
     )
     return Analysis(
-        scam_type=result.scam_type,
+        scam_type=verdict.scam_type,
         scam_name=localized(scam.name, lang) if scam else None,
-        confidence=round(result.confidence, 4),
+        confidence=round(dict(verdict.type_ranking).get(verdict.scam_type, 1.0 - verdict.scam_probability), 4),
         alternatives=[
             {"scam_type": t, "scam_name": localized(knowledge.types[t].name, lang), "score": round(s, 4)}
-            for t, s in result.alternatives()
+            for t, s in alternatives
         ],
-        related_types=result.related_types(),
+        related_types=related,
         risk_level=level,
         risk_title=localized(knowledge.risk_levels[level]["title"], lang),
         red_flags=[
@@ -218,7 +228,7 @@ def analyze(
         ),
         report_steps=report_steps(scam, lang, knowledge),
         lang=lang,
-        verdict="none" if result.scam_type == NO_SCAM else "scam",
-        scam_probability=round(1.0 - result.scores.get(NO_SCAM, 0.0), 4),
+        verdict=verdict.verdict,
+        scam_probability=verdict.scam_probability,
         signals=signals,
     )

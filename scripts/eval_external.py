@@ -226,7 +226,8 @@ def markdown(report: Mapping[str, Any], data: Path, seconds: float) -> str:
         )
     for lang, r in report["languages"].items():
         lines += ["", f"## {lang}: by source and kind", "",
-                  "| split | items | type macro-F1 | detection recall | false alarms | unsure |", "|---|---|---|---|---|---|"]
+                  "| split | items | type macro-F1 | detection recall | false alarms | unsure |",
+                  "|---|---|---|---|---|---|"]
         for group in ("by_source", "by_kind"):
             for name, s in r[group].items():
                 lines.append(

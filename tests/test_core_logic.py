@@ -7,9 +7,10 @@ import copy
 import pytest
 import yaml
 
-from bot.analysis import NO_SCAM, analyze, classify, find_red_flags, risk_level
+from bot.analysis import NO_SCAM, analyze, find_red_flags, rank_types, risk_level
 from bot.knowledge import DEFAULT_DIR, SCAM_TYPE_IDS, KnowledgeError, load_knowledge, parse_knowledge
 from bot.language import detect_language, requested_language, resolve_language
+from bot.nlu.verdict import calibrated, decide, routed_intent
 from bot.timeparse import minutes_ago
 
 KB = load_knowledge()
@@ -67,16 +68,39 @@ def test_red_flags_match_inside_chinese_text_without_spaces() -> None:
     assert any(f.scam_type == "impersonate_official" for f in found)
 
 
-def test_flags_back_up_the_classifier_but_do_not_invent_scams() -> None:
-    ranking = [
-        {"name": "ordinary_message", "confidence": 0.55},
-        {"name": "scam_impersonate_official", "confidence": 0.45},
-    ]
+def test_flags_back_up_the_type_classifier() -> None:
+    scores = {"fake_loan": 0.55, "impersonate_official": 0.45}
     text = "对方说我涉嫌洗钱，让我把钱转到安全账户"
-    result = classify(ranking, find_red_flags(text, "zh", KB))
-    assert result.scam_type == "impersonate_official"
-    plain = classify([{"name": "ordinary_message", "confidence": 0.97}], find_red_flags("您的快递已到丰巢柜", "zh", KB))
-    assert plain.scam_type == NO_SCAM
+    ranked = rank_types(scores, find_red_flags(text, "zh", KB))
+    assert ranked[0][0] == "impersonate_official"
+    assert abs(sum(s for _, s in ranked) - 1.0) < 1e-9
+    unchanged = rank_types(scores, find_red_flags("您的快递已到丰巢柜", "zh", KB))
+    assert [t for t, _ in unchanged] == ["fake_loan", "impersonate_official"]
+
+
+@pytest.mark.parametrize("probability, verdict", [(0.05, "none"), (0.3, "unsure"), (0.59, "unsure"), (0.6, "scam")])
+def test_operating_points_cut_the_probability_in_three(probability: float, verdict: str) -> None:
+    assert decide(probability, unsure_from=0.3, scam_from=0.6) == verdict
+
+
+def test_calibration_is_monotonic_and_identity_by_default() -> None:
+    assert abs(calibrated(0.8, 1.0, 0.0) - 0.8) < 1e-9
+    values = [calibrated(p / 10, 1.7, -0.4) for p in range(1, 10)]
+    assert values == sorted(values) and all(0 < v < 1 for v in values)
+
+
+@pytest.mark.parametrize("intent, verdict, routed", [
+    ("scam_romance", "scam", "scam_investment"),     # the verdict's type wins
+    ("ordinary_message", "scam", "scam_investment"),  # a story the intent classifier missed
+    ("nlu_fallback", "scam", "scam_investment"),
+    ("scam_romance", "none", "ordinary_message"),     # the detector says it is everyday text
+    ("scam_romance", "unsure", "ordinary_message"),   # unsure is answered by the question that decides it
+    ("ordinary_message", "unsure", None),
+    ("greet", "scam", None),                          # follow-ups and small talk keep their intent
+    ("faq", "none", None),
+])
+def test_the_verdict_routes_stories_only(intent: str, verdict: str, routed: str) -> None:
+    assert routed_intent(intent, verdict, "investment") == routed
 
 
 def test_risk_levels() -> None:
@@ -89,12 +113,19 @@ def test_risk_levels() -> None:
 
 
 def test_stateless_analysis_reads_loss_from_the_text() -> None:
-    parse = {"intent_ranking": [{"name": "scam_impersonate_official", "confidence": 0.9}]}
+    parse = {"verdict": {"verdict": "scam", "scam_type": "impersonate_official", "scam_probability": 0.97,
+                         "type_ranking": [{"scam_type": "impersonate_official", "score": 0.8},
+                                          {"scam_type": "customer_service", "score": 0.2}]}}
     recent = analyze(parse, "自称警察的人让我转到安全账户，我刚刚转了5万过去", "zh", KB)
     assert recent.scam_type == "impersonate_official"
     assert recent.risk_level == "critical"
     assert recent.next_questions and recent.script and recent.report_steps
     nothing_yet = analyze(parse, "自称警察的人让我转到安全账户，我没理他", "zh", KB)
     assert nothing_yet.risk_level == "medium"
-    benign = analyze({"intent_ranking": [{"name": "ordinary_message", "confidence": 0.99}]}, "今晚一起吃饭吗", "en", KB)
-    assert (benign.scam_type, benign.scam_name, benign.risk_level) == (NO_SCAM, None, "low")
+    assert (recent.verdict, recent.scam_probability) == ("scam", 0.97)
+    benign = analyze({"verdict": {"verdict": "none", "scam_type": "none", "scam_probability": 0.02}},
+                     "今晚一起吃饭吗", "en", KB)
+    assert (benign.scam_type, benign.scam_name, benign.risk_level, benign.verdict) == (NO_SCAM, None, "low", "none")
+    assert benign.alternatives == [] and benign.related_types == []
+    no_verdict = analyze({}, "今晚一起吃饭吗", "zh", KB)
+    assert (no_verdict.verdict, no_verdict.scam_type) == ("none", NO_SCAM)

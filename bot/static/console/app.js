@@ -165,6 +165,7 @@
   }
 
   function scamLabel(data) {
+    if (data.verdict === 'unsure') return t('unsureLabel', { type: String(data.scam_name || data.scam_type || '') });
     return data.scam_name ? String(data.scam_name) : data.scam_type === 'none' || !data.scam_type ? t('noScam') : '';
   }
 
@@ -175,13 +176,14 @@
   function renderResult(data, text) {
     const type = String(data.scam_type || 'none');
     els.scamType.dataset.scamType = type;
+    els.scamType.dataset.verdict = String(data.verdict || '');
     els.scamType.replaceChildren(el('span', 'scam-name', scamLabel(data)), ' ', el('code', 'scam-id', type));
 
-    const p = percent(data.confidence);
+    const p = percent(data.scam_probability);
     els.confBar.setAttribute('aria-valuenow', String(Math.round(p || 0)));
-    els.confBar.setAttribute('aria-valuetext', percentText(data.confidence));
+    els.confBar.setAttribute('aria-valuetext', percentText(data.scam_probability));
     els.confBar.firstElementChild.style.width = (p || 0) + '%';
-    els.confValue.textContent = percentText(data.confidence);
+    els.confValue.textContent = percentText(data.scam_probability);
 
     els.alternatives.replaceChildren();
     const alts = Array.isArray(data.alternatives) ? data.alternatives : [];

@@ -1,0 +1,229 @@
+"""The one verdict on a text: scam, not a scam, or unsure, with the likely type.
+
+The last NLU component. Two decisions, measured on outside text
+(docs/external-evaluation.md):
+1. Scam or not: a logistic regression over character 1-3-gram TF-IDF of the
+   raw text, trained on the scam intents against everyday texts and small
+   talk, with balanced class weights. Its raw probability is mapped to a
+   calibrated `scam_probability` (Platt scaling, fitted on the outside dev
+   sample), and two operating points cut it into none / unsure / scam.
+2. Which type: a logistic regression over the same n-grams plus the
+   multilingual sentence vector, trained on the scam intents only; red flags
+   of a type found in the text add to its score.
+
+The result is written into the parse as `verdict` and steers the chat: a story
+judged a scam gets the intent of its type; one judged not a scam, or unsure,
+gets `ordinary_message` (whose action reads the verdict). Other intents
+(greetings, follow-ups, FAQ) are left as classified.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import skops.io as sio
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.exceptions import InvalidConfigException
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from bot.analysis import NO_SCAM, SCAM, SCAM_INTENT_PREFIX, UNSURE, find_red_flags, rank_types, scam_type_of_intent
+from bot.knowledge import load_knowledge
+
+VERDICT = "verdict"
+ORDINARY_INTENT = "ordinary_message"
+# Intents a scam verdict may replace: a story the intent classifier did not take for a scam.
+PROMOTABLE_INTENTS = (ORDINARY_INTENT, "nlu_fallback", "out_of_scope")
+MODEL_FILE = "verdict.skops"
+# skops refuses unknown types on load; the vectorizer keeps its IDF as a sparse matrix.
+TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix"]
+
+
+def calibrated(raw: float, slope: float, intercept: float) -> float:
+    """Platt scaling of the detector's raw probability."""
+    raw = min(max(raw, 1e-6), 1 - 1e-6)
+    return 1.0 / (1.0 + math.exp(-(slope * math.log(raw / (1 - raw)) + intercept)))
+
+
+def decide(probability: float, unsure_from: float, scam_from: float) -> str:
+    if probability >= scam_from:
+        return SCAM
+    return UNSURE if probability >= unsure_from else NO_SCAM
+
+
+def routed_intent(intent: Optional[str], verdict: str, scam_type: str) -> Optional[str]:
+    """The intent the dialogue should see, or None to keep the classifier's."""
+    is_scam_intent = bool(intent and intent.startswith(SCAM_INTENT_PREFIX))
+    if verdict == SCAM and (is_scam_intent or intent in PROMOTABLE_INTENTS):
+        return SCAM_INTENT_PREFIX + scam_type
+    if verdict != SCAM and is_scam_intent:
+        return ORDINARY_INTENT
+    return None
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class ScamVerdictClassifier(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {
+            # Texts of these intents are the "not a scam" side of the detector; the scam
+            # intents are the other. Intents about a scam (already_paid, faq…) train neither.
+            "none_intents": [ORDINARY_INTENT, "greet", "goodbye", "thanks", "bot_challenge", "out_of_scope"],
+            "detector_C": 1.0,
+            "type_C": 30.0,
+            # Weight of the multilingual sentence vector next to the L2-normalised n-grams (type model).
+            "dense_weight": 1.0,
+            "min_df": 2,
+            # Long pastes are read up to here: the decision is made in the first few paragraphs.
+            "max_chars": 3000,
+            "calibration_slope": 1.0,
+            "calibration_intercept": 0.0,
+            "unsure_from": 0.5,
+            "scam_from": 0.5,
+            "random_state": 2026,
+        }
+
+    @classmethod
+    def validate_config(cls, config: Dict[str, Any]) -> None:
+        if not 0.0 <= config["unsure_from"] <= config["scam_from"] <= 1.0:
+            raise InvalidConfigException(f"{cls.__name__}: need 0 <= unsure_from <= scam_from <= 1.")
+        if not config["none_intents"]:
+            raise InvalidConfigException(f"{cls.__name__}: 'none_intents' must name the everyday intents.")
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        models: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._models = models
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ScamVerdictClassifier:
+        cls.validate_config(config)
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ScamVerdictClassifier:
+        cls.validate_config(config)
+        with model_storage.read_from(resource) as model_dir:
+            models = sio.load(model_dir / MODEL_FILE, trusted=TRUSTED_TYPES)
+        return cls(config, model_storage, resource, models)
+
+    # Training -------------------------------------------------------------------------
+
+    def _text(self, message: Message) -> str:
+        return str(message.get(TEXT) or "")[: self._config["max_chars"]]
+
+    @staticmethod
+    def _dense(messages: Sequence[Message]) -> np.ndarray:
+        rows = []
+        for message in messages:
+            vectors = [
+                f.features for f in message.features
+                if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and not f.is_sparse()
+            ]
+            rows.append(np.concatenate(vectors, axis=-1).reshape(-1) if vectors else np.zeros(0))
+        width = max((len(r) for r in rows), default=0)
+        return np.array([r if len(r) == width else np.zeros(width) for r in rows], dtype=np.float64)
+
+    def _type_features(self, ngrams: csr_matrix, messages: Sequence[Message]) -> csr_matrix:
+        dense = self._dense(messages)
+        if dense.shape[1] == 0:
+            return ngrams
+        return hstack([ngrams, csr_matrix(dense * self._config["dense_weight"])]).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        none_intents = set(self._config["none_intents"])
+        examples = [
+            m for m in training_data.intent_examples
+            if m.get(TEXT) and (scam_type_of_intent(m.get(INTENT)) or m.get(INTENT) in none_intents)
+        ]
+        is_scam = np.array([scam_type_of_intent(m.get(INTENT)) is not None for m in examples])
+        if is_scam.all() or not is_scam.any():
+            raise InvalidConfigException(f"{self.__class__.__name__} needs scam and everyday examples.")
+        vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=self._config["min_df"],
+            dtype=np.float64,
+        )
+        ngrams = vectorizer.fit_transform([self._text(m) for m in examples])
+        # The n-grams dropped by min_df are kept only for introspection, and are most of the file.
+        del vectorizer.stop_words_
+        detector = LogisticRegression(
+            C=self._config["detector_C"], class_weight="balanced", max_iter=3000,
+            random_state=self._config["random_state"],
+        ).fit(ngrams, is_scam.astype(int))
+        scams = [m for m, s in zip(examples, is_scam) if s]
+        typer = LogisticRegression(
+            C=self._config["type_C"], class_weight="balanced", max_iter=3000,
+            random_state=self._config["random_state"],
+        ).fit(
+            self._type_features(ngrams[np.flatnonzero(is_scam)], scams),
+            [scam_type_of_intent(m.get(INTENT)) for m in scams],
+        )
+        self._models = {"vectorizer": vectorizer, "detector": detector, "typer": typer}
+        with self._model_storage.write_to(self._resource) as model_dir:
+            sio.dump(self._models, model_dir / MODEL_FILE)
+        return self._resource
+
+    # Inference ------------------------------------------------------------------------
+
+    def _type_ranking(self, probabilities: np.ndarray, text: str) -> List[Tuple[str, float]]:
+        typer = self._models["typer"]  # type: ignore[index]
+        scores = {str(t): float(p) for t, p in zip(typer.classes_, probabilities)}
+        return rank_types(scores, find_red_flags(text, "zh", load_knowledge()))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._models is None:
+            return messages
+        with_text = [m for m in messages if m.get(TEXT)]
+        if not with_text:
+            return messages
+        texts = [self._text(m) for m in with_text]
+        ngrams = self._models["vectorizer"].transform(texts)
+        raw = self._models["detector"].predict_proba(ngrams)[:, 1]
+        types = self._models["typer"].predict_proba(self._type_features(ngrams, with_text))
+        config = self._config
+        for message, text, raw_p, type_p in zip(with_text, texts, raw, types):
+            probability = calibrated(float(raw_p), config["calibration_slope"], config["calibration_intercept"])
+            verdict = decide(probability, config["unsure_from"], config["scam_from"])
+            ranking = self._type_ranking(type_p, text)
+            scam_type = ranking[0][0] if verdict != NO_SCAM else NO_SCAM
+            message.set(VERDICT, {
+                "verdict": verdict,
+                "scam_type": scam_type,
+                "scam_probability": round(probability, 4),
+                "type_ranking": [{"scam_type": t, "score": round(s, 4)} for t, s in ranking],
+            }, add_to_output=True)
+            intent = (message.get(INTENT) or {}).get("name")
+            new_intent = routed_intent(intent, verdict, ranking[0][0])
+            if new_intent:
+                confidence = probability if verdict == SCAM else 1.0 - probability
+                message.set(INTENT, {"name": new_intent, "confidence": round(confidence, 4)}, add_to_output=True)
+        return messages
