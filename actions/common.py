@@ -1,32 +1,28 @@
-"""What every action needs: the reply language, the knowledge, list formatting, the case record."""
+"""What every action needs: the conversation's language, the knowledge, the case record."""
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
 import structlog
 from rasa_sdk import Tracker
 
-from bot.knowledge import Knowledge, load_knowledge, localized
+from bot.knowledge import Knowledge, load_knowledge
 from bot.language import DEFAULT, SUPPORTED
 from bot.storage.cases import CaseRepository
 
 logger = structlog.get_logger()
 
 
-def reply_language(tracker: Tracker) -> str:
+def conversation_language(tracker: Tracker) -> str:
+    """The language the chat replies in: the `language` slot (actions/slots.py keeps it)."""
     language = tracker.get_slot("language")
     return language if language in SUPPORTED else DEFAULT
 
 
 def numbered(items: Iterable[str]) -> str:
     return "\n".join(f"{n}. {item}" for n, item in enumerate(items, start=1))
-
-
-def chat_text(knowledge: Knowledge, key: str, lang: str, **values: Any) -> str:
-    """A chat message template from the knowledge, filled in."""
-    return str(localized(knowledge.chat[key], lang)).format(**values)
 
 
 def knowledge() -> Knowledge:
@@ -37,15 +33,37 @@ def parse_of(tracker: Tracker) -> Mapping[str, Any]:
     return tracker.latest_message or {}
 
 
+def message_text(tracker: Tracker) -> str:
+    """The person's words; empty for a quick reply's payload ("/affirm")."""
+    text = str(parse_of(tracker).get("text") or "")
+    return "" if text.startswith("/") else text
+
+
+def intent_of(tracker: Tracker) -> Optional[str]:
+    return (parse_of(tracker).get("intent") or {}).get("name")
+
+
+def verdict_of(tracker: Tracker) -> Mapping[str, Any]:
+    """The verdict the NLU pipeline wrote into the parse; {} when an older pipeline wrote none."""
+    verdict = parse_of(tracker).get("verdict")
+    return verdict if isinstance(verdict, Mapping) else {}
+
+
 @functools.lru_cache(maxsize=1)
 def case_repository() -> CaseRepository:
     return CaseRepository.from_environment()
 
 
-def record_case(tracker: Tracker, **fields: Any) -> None:
-    """Update the conversation's case record. The chat matters more than the record:
+def case_key(tracker: Tracker, number: Optional[float] = None) -> str:
+    """The case record's id: the conversation's id for its first case, `<id>#<n>` after that."""
+    n = int(number if number is not None else (tracker.get_slot("case_number") or 1))
+    return tracker.sender_id if n <= 1 else f"{tracker.sender_id}#{n}"
+
+
+def record_case(tracker: Tracker, number: Optional[float] = None, **fields: Any) -> None:
+    """Update the case record. The chat matters more than the record:
     a storage failure is logged and the action goes on."""
     try:
-        case_repository().upsert(tracker.sender_id, **fields)
+        case_repository().upsert(case_key(tracker, number), **fields)
     except Exception:
         logger.exception("cases.write_failed", conversation_id=tracker.sender_id, fields=sorted(fields))

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import knowledge, reply_language
+from actions.common import conversation_language, knowledge
 from bot.knowledge import TRIAGE_SLOTS_ASKED, localized
 
 
@@ -23,7 +23,7 @@ class AskTriageQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        lang = reply_language(tracker)
+        lang = conversation_language(tracker)
         question = knowledge().triage_questions[self.slot]
         dispatcher.utter_message(
             text=localized(question["text"], lang),

@@ -1,19 +1,20 @@
-"""Turn the triage answers into a risk level and the steps for it."""
+"""The risk level of a case, the stop-payment escalation, and what the case record keeps of them."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import chat_text, knowledge, numbered, record_case, reply_language
+from actions.common import conversation_language, record_case
 from bot.alerts import send_case_alert
 from bot.amounts import amount_band
-from bot.analysis import NO_SCAM, risk_level
-from bot.knowledge import localized
+from bot.analysis import CRITICAL_WINDOW_MINUTES, NO_SCAM, risk_level
+
+__all__ = ["CRITICAL_WINDOW_MINUTES", "ActionAssessRisk", "ActionEmergencySteps"]
 
 
 def alert_if_newly_critical(tracker: Tracker, level: str) -> None:
@@ -25,7 +26,7 @@ def alert_if_newly_critical(tracker: Tracker, level: str) -> None:
             "event": "case.critical",
             "conversation_id": tracker.sender_id,
             "channel": tracker.get_latest_input_channel(),
-            "language": reply_language(tracker),
+            "language": conversation_language(tracker),
             "scam_type": tracker.get_slot("scam_type") or NO_SCAM,
             "risk_level": level,
             "money_sent": tracker.get_slot("money_sent"),
@@ -36,37 +37,24 @@ def alert_if_newly_critical(tracker: Tracker, level: str) -> None:
     )
 
 
-def utter_risk(dispatcher: CollectingDispatcher, level: str, lang: str) -> None:
-    kb = knowledge()
-    steps = kb.risk_levels[level]
-    dispatcher.utter_message(
-        text=chat_text(
-            kb, "risk", lang, title=localized(steps["title"], lang),
-            items=numbered(localized(steps["steps"], lang)),
-        ),
-        json_message={"risk_level": level},
-    )
-
-
-def escalate_to_critical(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    """Money has left: the stop-payment steps now, and the alert if this is new."""
-    utter_risk(dispatcher, "critical", reply_language(tracker))
-    alert_if_newly_critical(tracker, "critical")
-
-
-def record_risk(tracker: Tracker, level: str, money_sent: Any) -> None:
+def record_risk(
+    tracker: Tracker, level: str, money_sent: Any, slots: Optional[Mapping[str, Any]] = None
+) -> None:
     """The triage answers, as a case record keeps them: the amount only as a band."""
+    values: Mapping[str, Any] = slots if slots is not None else tracker.current_slot_values()
     record_case(
         tracker,
         risk_level=level,
         money_sent=money_sent,
-        amount_band=amount_band(tracker.get_slot("amount")),
-        credentials_shared=tracker.get_slot("credentials_shared"),
-        minutes_since_transfer=tracker.get_slot("minutes_since_transfer"),
+        amount_band=amount_band(values.get("amount")),
+        credentials_shared=values.get("credentials_shared"),
+        minutes_since_transfer=values.get("minutes_since_transfer"),
     )
 
 
 class ActionAssessRisk(Action):
+    """The triage is done: the risk level (utter_triage_done then says what it means)."""
+
     def name(self) -> str:
         return "action_assess_risk"
 
@@ -79,14 +67,16 @@ class ActionAssessRisk(Action):
             tracker.get_slot("minutes_since_transfer"),
             tracker.get_slot("credentials_shared"),
         )
-        utter_risk(dispatcher, level, reply_language(tracker))
         alert_if_newly_critical(tracker, level)
         record_risk(tracker, level, tracker.get_slot("money_sent"))
-        return [SlotSet("risk_level", level)]
+        events: List[EventType] = [SlotSet("risk_level", level)]
+        if tracker.get_slot("scam_type"):
+            events.append(SlotSet("case_state", "critical" if level == "critical" else "open"))
+        return events
 
 
 class ActionEmergencySteps(Action):
-    """Money has already left: the stop-payment steps come before any question."""
+    """"I already paid": utter_critical_steps came first (its rule); this records the escalation."""
 
     def name(self) -> str:
         return "action_emergency_steps"
@@ -94,6 +84,9 @@ class ActionEmergencySteps(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        escalate_to_critical(dispatcher, tracker)
+        alert_if_newly_critical(tracker, "critical")
         record_risk(tracker, "critical", True)
-        return [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]
+        events: List[EventType] = [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]
+        if tracker.get_slot("scam_type"):
+            events.append(SlotSet("case_state", "critical"))
+        return events

@@ -1,4 +1,9 @@
-"""The triage form: what has already happened, when, how much and how."""
+"""The triage form: what has already happened, when, how much and how.
+
+Its questions are the responses utter_ask_<slot> in domain.yml. Every slot can
+also be filled from any message (actions/slots.py), so the form asks only what
+is still unknown.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.risk import escalate_to_critical
 from bot.timeparse import minutes_ago
 
 # Values sent by the quick-reply buttons of utter_ask_time_since_transfer.
@@ -44,22 +48,17 @@ class ValidateTriageForm(FormValidationAction):
             return ["money_sent", "time_since_transfer", "amount", "payment_channel", "credentials_shared"]
         return ["money_sent", "credentials_shared"]
 
-    def validate_money_sent(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[str, Any]:
-        # Minutes matter: the stop-payment steps come before the remaining questions.
-        if value and tracker.get_slot("risk_level") != "critical":
-            escalate_to_critical(dispatcher, tracker)
-            return {"money_sent": True, "risk_level": "critical"}
-        return {"money_sent": value}
-
     def validate_time_since_transfer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         answer = _short(value)
         if answer is None:
             return {"time_since_transfer": None}
-        return {"time_since_transfer": answer, "minutes_since_transfer": minutes_since(answer)}
+        # Minutes read from the message's own words (actions/slots.py) win over a second guess.
+        minutes = minutes_since(answer)
+        if minutes is None:
+            minutes = tracker.get_slot("minutes_since_transfer")
+        return {"time_since_transfer": answer, "minutes_since_transfer": minutes}
 
     def validate_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

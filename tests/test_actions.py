@@ -1,84 +1,285 @@
-"""Every custom action, run with a CollectingDispatcher on real rasa-sdk trackers."""
+"""Every custom action, run with a CollectingDispatcher on real rasa-sdk trackers.
+
+The chat's words are responses in domain.yml; these tests check which response
+each action sends (by name), the slots it sets, and that the responses, filled
+in with every case's texts, stay phone-sized.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import sqlalchemy as sa
+import yaml
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from structlog.testing import capture_logs
 
+from actions.case import CASE_TEXT_SLOTS, ActionOpenCase, case_texts
 from actions.common import case_repository
 from actions.questions import ASK_ACTIONS
-from actions.reporting import ActionReportSteps
 from actions.risk import ActionAssessRisk, ActionEmergencySteps
+from actions.slots import ValidateSlotMappings
 from actions.triage import ValidateTriageForm
-from actions.warning import TRIAGE_SLOTS, ActionWarnScam
-from bot.knowledge import load_knowledge, localized
+from bot.analysis import find_red_flags
+from bot.knowledge import SCAM_TYPE_IDS, load_knowledge, localized
+from bot.language import detect_language
 from tests.conftest import make_tracker
 
 KB = load_knowledge()
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def run(action: Any, tracker: Any) -> tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+def run(action: Any, tracker: Tracker) -> tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
     return dispatcher.messages, events
 
 
-def texts(messages: List[Dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
+def slots_of(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def with_parse(tracker: Tracker, verdict: Optional[Dict[str, Any]] = None, lang: Optional[str] = None) -> Tracker:
+    """The tracker with what the newer pipeline and the web page add to a message."""
+    if verdict is not None:
+        tracker.latest_message["verdict"] = verdict
+    if lang is not None:
+        tracker.events[-1]["metadata"] = {"lang": lang}
+    return tracker
 
 
 ROMANCE_STORY = "在交友软件上认识的男朋友，一直带我在一个投资平台充值，现在提现要交保证金"
+POLICE_STORY = ("A man from the police said my account is linked to money laundering "
+                "and I must move it to a safe account")
+LOAN_STORY = ("I applied for a loan through an app a stranger sent me, no credit check they said, and now they say "
+              "my card number was wrong so the funds are frozen and I must pay an unfreezing fee")
 
 
-def test_warning_names_the_type_flags_and_steps_in_chinese() -> None:
-    tracker = make_tracker(ROMANCE_STORY, ranking=[
+# --- opening a case ------------------------------------------------------------------------
+
+def test_a_story_opens_a_case_with_its_texts_in_chinese(case_database: str) -> None:
+    tracker = make_tracker(ROMANCE_STORY, sender_id="open-zh", ranking=[
         {"name": "scam_romance", "confidence": 0.7}, {"name": "scam_investment", "confidence": 0.25},
-        {"name": "ordinary_message", "confidence": 0.05},
-    ])
-    messages, events = run(ActionWarnScam(), tracker)
+        {"name": "ordinary_message", "confidence": 0.05}])
+    messages, events = run(ActionOpenCase(), tracker)
+    slots = slots_of(events)
     romance = KB.types["romance"]
-    body = texts(messages)
-    assert localized(romance.name, "zh") in messages[0]["text"]
-    assert localized(romance.summary, "zh") in messages[0]["text"]
+    assert slots["scam_type"] == "romance" and slots["story_turn"] == "new_case"
+    assert slots["case_number"] == 1 and slots["case_second"] is False and slots["case_state"] == "open"
+    assert slots["case_name"] == localized(romance.name, "zh")
+    assert slots["case_summary"] == localized(romance.summary, "zh")
+    assert slots["case_point"] == localized(romance.do_now, "zh")[0]
+    # the analysis goes out as a custom payload only (REST and integration contract); no words in Python
     assert messages[0]["custom"]["analysis"]["scam_type"] == "romance"
-    assert localized(romance.do_now, "zh")[0] in body
-    # the investment side of a pig-butchering story is named too
-    assert localized(KB.types["investment"].name, "zh") in body
-    assert localized(KB.chat["triage_intro"], "zh") in body
-    assert SlotSet("scam_type", "romance") in events
-    # a new story starts a new triage: earlier answers are cleared
-    assert all(SlotSet(slot, None) in events for slot in TRIAGE_SLOTS)
+    assert not messages[0].get("text") and not messages[0].get("response")
+    assert case_row("open-zh") == ("romance", None)
 
 
-def test_warning_in_english_quotes_red_flags_from_the_text() -> None:
-    text = "A man from the police said my account is linked to money laundering and I must move it to a safe account"
-    tracker = make_tracker(text, intent="scam_impersonate_official", slots={"language": "en"})
-    messages, _ = run(ActionWarnScam(), tracker)
-    body = texts(messages)
-    official = KB.types["impersonate_official"]
-    assert localized(official.name, "en") in body
-    flags = messages[0]["custom"]["analysis"]["red_flags"]
-    assert flags, "a safe-account story must show red flags"
-    assert any(f["phrase"].lower() in text.lower() for f in flags)
-    assert all(f["phrase"] in body for f in flags)
-    assert "的" not in body  # English reply, not Chinese
+def test_an_english_story_quotes_only_its_own_and_shared_red_flags() -> None:
+    tracker = make_tracker(POLICE_STORY, intent="scam_impersonate_official", slots={"language": "en"})
+    _, events = run(ActionOpenCase(), tracker)
+    slots = slots_of(events)
+    own = {f.id for f in KB.types["impersonate_official"].red_flags} | {f.id for f in KB.shared_red_flags}
+    assert slots["case_flags"] and all(f.split("\t")[0] in own for f in slots["case_flags"])
+    assert slots["case_has_flags"] is True
+    assert "safe account" in slots["case_quotes"].lower()
+    assert not CJK.search(slots["case_reasons"]) and not CJK.search(slots["case_name"])
 
 
-def test_warning_during_triage_keeps_the_answers() -> None:
-    tracker = make_tracker("他还说要我保密", intent="scam_impersonate_official",
-                           slots={"money_sent": True}, active_loop="triage_form")
-    messages, events = run(ActionWarnScam(), tracker)
-    assert SlotSet("money_sent", None) not in events
-    assert localized(KB.chat["triage_intro"], "zh") not in texts(messages)
+def test_brushing_flags_are_explained_with_brushing_reasons_not_another_types() -> None:
+    text = "刷单兼职群让我垫付做任务，说任务被冻结了，要交解冻费才能提现"
+    tracker = make_tracker(text, intent="scam_order_brushing")
+    slots = slots_of(run(ActionOpenCase(), tracker)[1])
+    assert slots["scam_type"] == "order_brushing"
+    assert "游戏" not in slots["case_reasons"]
 
+
+def test_a_follow_up_that_sounds_like_another_type_keeps_the_case_and_its_record(case_database: str) -> None:
+    sender = "sticky"
+    brushing = "有个兼职群让我给商品点赞刷单，前几单返了佣金，后来要我垫付"
+    run(ActionOpenCase(), make_tracker(brushing, intent="scam_order_brushing", sender_id=sender))
+    tracker = make_tracker("那我还要交那8000吗", intent="scam_fake_shopping", sender_id=sender,
+                           slots={"scam_type": "order_brushing", "case_number": 1})
+    messages, events = run(ActionOpenCase(), tracker)
+    assert events == [SlotSet("story_turn", "followup")]
+    assert messages == []
+    assert case_row(sender) == ("order_brushing", None)
+
+
+def test_a_second_different_story_opens_a_second_case(case_database: str) -> None:
+    sender = "second"
+    run(ActionOpenCase(), make_tracker(POLICE_STORY, intent="scam_impersonate_official", sender_id=sender,
+                                       slots={"language": "en"}))
+    tracker = with_parse(make_tracker(
+        LOAN_STORY, intent="scam_fake_loan", sender_id=sender,
+        slots={"language": "en", "scam_type": "impersonate_official", "case_number": 1, "money_sent": False}),
+        verdict={"verdict": "scam", "scam_type": "fake_loan", "scam_probability": 0.93})
+    _, events = run(ActionOpenCase(), tracker)
+    slots = slots_of(events)
+    assert slots["scam_type"] == "fake_loan" and slots["case_number"] == 2 and slots["case_second"] is True
+    assert slots["story_turn"] == "new_case"
+    assert case_row(sender) == ("impersonate_official", None)  # the first case's record is kept
+    assert case_row(sender + "#2") == ("fake_loan", None)
+
+
+def test_a_different_type_the_verdict_is_unsure_about_stays_a_follow_up() -> None:
+    tracker = with_parse(make_tracker(
+        LOAN_STORY, intent="scam_fake_loan", slots={"language": "en", "scam_type": "romance", "case_number": 1}),
+        verdict={"verdict": "unsure", "scam_type": "fake_loan", "scam_probability": 0.5})
+    assert slots_of(run(ActionOpenCase(), tracker)[1]) == {"story_turn": "followup"}
+
+
+def test_a_story_after_money_just_left_skips_the_do_now_bubble() -> None:
+    tracker = make_tracker(ROMANCE_STORY, intent="scam_romance", slots={"risk_level": "critical", "money_sent": True})
+    slots = slots_of(run(ActionOpenCase(), tracker)[1])
+    assert slots["story_turn"] == "new_case_loss" and slots["case_state"] == "critical"
+
+
+def case_row(conversation_id: str) -> Optional[tuple]:
+    with sqlite3.connect(sa.engine.make_url(case_repository()._engine.url).database) as db:  # type: ignore[attr-defined]
+        row = db.execute("SELECT scam_type, risk_level FROM cases WHERE conversation_id = ?",
+                         (conversation_id,)).fetchone()
+    return tuple(row) if row else None
+
+
+# --- slots from every message -------------------------------------------------------------
+
+def extract(tracker: Tracker) -> tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    messages, events = run(ValidateSlotMappings(), tracker)
+    return messages, slots_of(events)
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("十分钟前我刚给他转了两万", "scam_romance"),
+    ("我充了5000 现在提不出来", "ordinary_message"),
+    ("I transferred 3000 dollars to them an hour ago", "scam_investment"),
+])
+def test_golden_time_the_stop_payment_steps_come_first(text: str, intent: str) -> None:
+    messages, slots = extract(make_tracker(text, intent=intent, sender_id="golden"))
+    assert messages and messages[0]["response"] == "utter_critical_steps"
+    assert slots["money_sent"] is True and slots["risk_level"] == "critical"
+
+
+def test_golden_time_is_shown_once_and_left_to_the_already_paid_rule() -> None:
+    again = make_tracker("我又转了一千", intent="inform", slots={"money_sent": True, "risk_level": "critical"})
+    messages, _ = extract(again)
+    assert messages == []
+    messages, slots = extract(make_tracker("我已经把钱转过去了", intent="already_paid", slots={"money_sent": True}))
+    assert messages == [] and "risk_level" not in slots
+
+
+def test_a_transfer_days_ago_gets_the_report_steps_not_the_stop_payment() -> None:
+    messages, slots = extract(make_tracker("上个月转了他两万", intent="inform", slots={"scam_type": "romance"}))
+    assert slots.get("minutes_since_transfer", 0) > 24 * 60
+    assert [m.get("response") for m in messages] == [None]
+    assert messages[0]["custom"] == {"risk_level": "high"} and slots["risk_level"] == "high"
+    steps = localized(KB.risk_levels["high"]["steps"], "zh")
+    assert steps[0] in messages[0]["text"] and len(messages[0]["text"]) <= 200
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("zh", "身份证正反面拍照上传了"), ("en", "I installed an app and shared my screen"),
+])
+def test_details_given_away_get_the_bank_and_app_steps_once(lang: str, text: str) -> None:
+    tracker = make_tracker(text, intent="ordinary_message", slots={"scam_type": "customer_service", "language": lang})
+    messages, slots = extract(tracker)
+    steps = localized(KB.risk_levels["high"]["steps"], lang)
+    assert steps[1] in messages[0]["text"] and len(messages[0]["text"]) <= {"zh": 200, "en": 500}[lang]
+    assert slots["credentials_shared"] is True and slots["risk_level"] == "high"
+    again = make_tracker(text, intent="ordinary_message",
+                         slots={"scam_type": "customer_service", "language": lang, "credentials_shared": True,
+                                "risk_level": "high"})
+    assert extract(again)[0] == []
+
+
+@pytest.mark.parametrize("text, slot, value", [
+    ("他让我下了个软件 我下了", "credentials_shared", True),
+    ("身份证正反面拍照上传了", "credentials_shared", True),
+    ("I installed an app and shared my screen", "credentials_shared", True),
+    ("he's on the phone now, what do I say", "still_in_contact", True),
+])
+def test_typed_answers_fill_the_triage_slots(text: str, slot: str, value: Any) -> None:
+    _, slots = extract(make_tracker(text, intent="ordinary_message", slots={"scam_type": "customer_service"}))
+    assert slots.get(slot) == value
+
+
+def test_an_amount_demanded_is_not_an_amount_sent() -> None:
+    _, slots = extract(make_tracker("那我还要交那8000吗", intent="ask_what_now",
+                                    slots={"scam_type": "order_brushing", "money_sent": False}))
+    assert "amount" not in slots
+
+
+def test_a_quick_reply_payload_reads_no_facts() -> None:
+    messages, slots = extract(make_tracker("/deny", intent="deny"))
+    assert messages == [] and "money_sent" not in slots
+
+
+@pytest.mark.parametrize("text, page, expected", [
+    ("Is this a scam? 【某银行】尊敬的客户，您的账户存在异常，请点击链接验证身份", None, "en"),
+    ("我收到一条短信：Your parcel is held at customs, pay the fee now. 是诈骗吗", None, "zh"),
+    ("ok", "en", "en"),
+    ("好的", "en", "zh"),
+])
+def test_the_reply_follows_the_persons_own_words_then_the_page_switch(text: str, page: Optional[str],
+                                                                      expected: str) -> None:
+    _, slots = extract(with_parse(make_tracker(text, intent="affirm"), lang=page))
+    assert slots.get("language", "zh") == expected
+
+
+def test_a_language_switch_rewrites_the_case_texts() -> None:
+    zh = case_texts("romance", [], "zh")
+    tracker = make_tracker("please answer in English", intent="switch_language",
+                           slots={"scam_type": "romance", "case_flags": [], **zh})
+    _, slots = extract(tracker)
+    assert slots["language"] == "en"
+    assert slots["case_name"] == localized(KB.types["romance"].name, "en")
+    assert not CJK.search(slots["case_point"])
+
+
+def test_case_texts_follow_a_language_the_entity_mapping_already_set() -> None:
+    # Rasa fills `language` from the detector's entity before this action runs.
+    tracker = make_tracker("please answer in English", intent="switch_language",
+                           entities=[{"entity": "language", "value": "en"}],
+                           slots={"language": "en", "scam_type": "romance", "case_flags": [],
+                                  **case_texts("romance", [], "zh")})
+    _, slots = extract(tracker)
+    assert slots["case_name"] == localized(KB.types["romance"].name, "en")
+
+
+@pytest.mark.parametrize("verdict, in_case, expected", [
+    ({"verdict": "none", "scam_type": "none", "scam_probability": 0.05}, False, "clear"),
+    ({"verdict": "unsure", "scam_type": "fake_loan", "scam_probability": 0.45}, False, "unsure"),
+    (None, False, "clear"),  # an older pipeline writes no verdict: behave as "none"
+    ({"verdict": "unsure", "scam_type": "fake_loan", "scam_probability": 0.45}, True, "clear"),
+])
+def test_the_verdict_decides_how_an_ordinary_message_is_answered(verdict: Any, in_case: bool, expected: str) -> None:
+    slots = {"scam_type": "romance"} if in_case else {}
+    message = make_tracker("昨天有人加我微信说是老同学", intent="ordinary_message", slots=slots)
+    tracker = with_parse(message, verdict=verdict)
+    _, found = extract(tracker)
+    assert found.get("verdict", "clear") == expected
+    if expected == "unsure":
+        assert found["likely_type"] == "fake_loan"
+
+
+def test_a_quick_reply_asks_for_a_detail() -> None:
+    tracker = make_tracker('/more_details{"detail": "evidence"}', intent="more_details",
+                           entities=[{"entity": "detail", "value": "evidence"}], slots={"detail": "reasons"})
+    assert extract(tracker)[1]["detail"] == "evidence"
+    typed = make_tracker("tell me more", intent="more_details", slots={"detail": "evidence"})
+    assert extract(typed)[1]["detail"] == "reasons"
+
+
+# --- the form and the risk ----------------------------------------------------------------
 
 @pytest.mark.parametrize("money_sent, expected", [
     (True, ["money_sent", "time_since_transfer", "amount", "payment_channel", "credentials_shared"]),
@@ -108,43 +309,6 @@ def test_triage_keeps_amount_and_channel_short() -> None:
     assert form.validate_amount("   ", CollectingDispatcher(), make_tracker(), {}) == {"amount": None}
 
 
-@pytest.mark.parametrize("slots, level", [
-    ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": 30.0}, "critical"),
-    ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": None}, "critical"),
-    ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": 4320.0}, "high"),
-    ({"scam_type": "customer_service", "money_sent": False, "credentials_shared": True}, "high"),
-    ({"scam_type": "customer_service", "money_sent": False, "credentials_shared": False}, "medium"),
-    ({"money_sent": False, "credentials_shared": False}, "low"),
-])
-def test_risk_level_and_its_steps(slots: Dict[str, Any], level: str) -> None:
-    for lang in ("zh", "en"):
-        messages, events = run(ActionAssessRisk(), make_tracker(slots={**slots, "language": lang}))
-        assert events == [SlotSet("risk_level", level)]
-        assert messages[0]["custom"] == {"risk_level": level}
-        steps = KB.risk_levels[level]
-        assert localized(steps["title"], lang) in messages[0]["text"]
-        assert all(step in messages[0]["text"] for step in localized(steps["steps"], lang))
-
-
-def test_emergency_steps_come_first_when_money_already_left() -> None:
-    messages, events = run(ActionEmergencySteps(), make_tracker("我刚刚把钱转过去了", intent="already_paid"))
-    assert SlotSet("money_sent", True) in events and SlotSet("risk_level", "critical") in events
-    assert messages[0]["custom"] == {"risk_level": "critical"}
-    assert "110" in messages[0]["text"]
-
-
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_report_steps_name_channels_evidence_and_recovery_scams(lang: str) -> None:
-    messages, events = run(ActionReportSteps(), make_tracker(slots={"scam_type": "investment", "language": lang}))
-    body = texts(messages)
-    assert events == []
-    assert all(step in body for step in localized(KB.reporting["channels"], lang))
-    assert all(note in body for note in localized(KB.types["investment"].report_notes, lang))
-    assert all(item in body for item in localized(KB.types["investment"].evidence, lang))
-    assert localized(KB.reporting["recovery_warning"], lang) in body
-    assert "96110" in body and "110" in body
-
-
 @pytest.mark.parametrize("slot", sorted(ASK_ACTIONS))
 def test_triage_questions_come_with_their_buttons(slot: str) -> None:
     action = ASK_ACTIONS[slot]()
@@ -159,25 +323,34 @@ def test_triage_questions_come_with_their_buttons(slot: str) -> None:
         ]
 
 
-def test_triage_gives_the_emergency_steps_as_soon_as_money_left() -> None:
-    dispatcher = CollectingDispatcher()
-    result = ValidateTriageForm().validate_money_sent(True, dispatcher, make_tracker(slots={"language": "en"}), {})
-    assert result == {"money_sent": True, "risk_level": "critical"}
-    assert dispatcher.messages[0]["custom"] == {"risk_level": "critical"}
-    assert localized(KB.risk_levels["critical"]["title"], "en") in dispatcher.messages[0]["text"]
-    # shown once: not again when the emergency steps were already given
-    again = CollectingDispatcher()
-    tracker = make_tracker(slots={"risk_level": "critical"})
-    assert ValidateTriageForm().validate_money_sent(True, again, tracker, {}) == {"money_sent": True}
-    assert again.messages == []
-    assert ValidateTriageForm().validate_money_sent(False, again, make_tracker(), {}) == {"money_sent": False}
+@pytest.mark.parametrize("slots, level", [
+    ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": 30.0}, "critical"),
+    ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": None}, "critical"),
+    ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": 4320.0}, "high"),
+    ({"scam_type": "customer_service", "money_sent": False, "credentials_shared": True}, "high"),
+    ({"scam_type": "customer_service", "money_sent": False, "credentials_shared": False}, "medium"),
+    ({"money_sent": False, "credentials_shared": False}, "low"),
+])
+def test_risk_level_is_set_for_utter_triage_done(slots: Dict[str, Any], level: str) -> None:
+    messages, events = run(ActionAssessRisk(), make_tracker(slots=slots))
+    assert messages == []
+    assert SlotSet("risk_level", level) in events
+    if slots.get("scam_type"):
+        assert SlotSet("case_state", "critical" if level == "critical" else "open") in events
 
 
-def test_the_warning_and_the_risk_write_the_case_summary(case_database: str) -> None:
+def test_emergency_steps_record_the_escalation_after_its_response() -> None:
+    messages, events = run(ActionEmergencySteps(), make_tracker("我刚刚把钱转过去了", intent="already_paid",
+                                                                slots={"scam_type": "romance"}))
+    assert messages == []  # utter_critical_steps comes from the rule, before this action
+    assert events == [SlotSet("money_sent", True), SlotSet("risk_level", "critical"), SlotSet("case_state", "critical")]
+
+
+def test_the_case_record_keeps_type_risk_and_amount_band(case_database: str) -> None:
     sender = "case-summary"
-    run(ActionWarnScam(), make_tracker(ROMANCE_STORY, intent="scam_romance", sender_id=sender))
+    run(ActionOpenCase(), make_tracker(ROMANCE_STORY, intent="scam_romance", sender_id=sender))
     slots = {"scam_type": "romance", "money_sent": True, "minutes_since_transfer": 30.0, "amount": "3万5",
-             "credentials_shared": False}
+             "credentials_shared": False, "case_number": 1}
     run(ActionAssessRisk(), make_tracker("/deny", sender_id=sender, slots=slots))
     with sqlite3.connect(sa.engine.make_url(case_database).database) as db:
         case = db.execute(
@@ -199,5 +372,91 @@ def broken_case_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
 def test_a_broken_case_database_never_breaks_the_chat(broken_case_database: None) -> None:
     with capture_logs() as logs:
         messages, events = run(ActionEmergencySteps(), make_tracker("我刚刚把钱转过去了", intent="already_paid"))
-    assert SlotSet("risk_level", "critical") in events and messages[0]["custom"] == {"risk_level": "critical"}
+    assert SlotSet("risk_level", "critical") in events
     assert [log["event"] for log in logs if log["log_level"] == "error"] == ["cases.write_failed"]
+
+
+# --- the responses: names, sizes, knowledge ------------------------------------------------
+
+RESPONSES = DOMAIN["responses"]
+MAX_LEN = {"zh": 200, "en": 500}
+
+
+def variations() -> Iterator[tuple[str, str, Dict[str, Any]]]:
+    for name, variants in RESPONSES.items():
+        for variant in variants:
+            conditions = {c["name"]: c["value"] for c in variant.get("condition") or []}
+            yield name, conditions.get("language", "zh"), variant
+
+
+@pytest.mark.parametrize("scam_type", SCAM_TYPE_IDS)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_reply_filled_with_a_cases_texts_is_phone_sized(scam_type: str, lang: str) -> None:
+    story = {"zh": ROMANCE_STORY, "en": POLICE_STORY}[lang]
+    flags = [f"{f.id}\t{f.phrase}" for f in find_red_flags(story, lang, KB)][:3]
+    filled = {**case_texts(scam_type, flags, lang), "likely_type": "other"}
+    for name, variant_lang, variant in variations():
+        if variant_lang != lang or name.startswith("utter_faq/"):
+            continue
+        text = variant["text"].format(**filled)
+        assert len(text) <= MAX_LEN[lang], (name, len(text), text)
+
+
+def test_the_language_variations_are_in_their_language() -> None:
+    for name, lang, variant in variations():
+        if lang == "en":
+            text = re.sub(r"国家反诈中心|「[^」]*」", "", variant["text"])
+            assert not CJK.search(text), name
+        else:
+            assert CJK.search(variant["text"]), name
+
+
+def test_conditional_variations_never_overlap() -> None:
+    states = [{"language": lang, "case_state": state, "risk_level": risk, "case_second": second,
+               "case_has_flags": flags}
+              for lang in ("zh", "en") for state in ("no_case", "open", "critical")
+              for risk in ("critical", "high", "medium", "low") for second in (True, False) for flags in (True, False)]
+    for name, variants in RESPONSES.items():
+        for state in states:
+            matching = [v for v in variants if v.get("condition")
+                        and all(state.get(c["name"]) == c["value"] for c in v["condition"])]
+            assert len(matching) <= 1, (name, state)
+
+
+def test_the_knowledge_is_put_right() -> None:
+    channels = " ".join(localized(KB.reporting["channels"], "zh"))
+    assert "12381" in channels and "12381" in localized(KB.reporting["channels"], "en")[-1]
+    faq = RESPONSES["utter_faq/hotline_96110"]
+    assert all("12381" in v["text"] for v in faq)
+    # one rule on the scam app everywhere: keep it for the police, uninstall afterwards
+    texts = yaml.safe_dump(RESPONSES, allow_unicode=True, width=100000)
+    texts += (ROOT / "knowledge" / "scam_types.yml").read_text("utf-8")
+    for line in texts.splitlines():
+        if re.search(r"卸载|uninstall", line, re.I) and not re.search(r"反诈|anti-fraud", line, re.I):
+            assert re.search(r"警察|police", line, re.I), line
+    # the hotline script starts with the stop-payment
+    for scam in KB.types.values():
+        assert localized(scam.script, "zh").startswith("如果钱已经转出去了，请您先马上拨打110")
+
+
+@pytest.mark.parametrize("question", [
+    "这是诈骗吗", "是不是刷单诈骗", "这是刷单返利骗局吗", "是不是校园贷诈骗", "是不是安全账户诈骗", "is this a scam",
+    "is this a crypto scam", "是不是网恋诈骗",
+])
+def test_the_persons_own_question_is_never_a_red_flag(question: str) -> None:
+    assert find_red_flags(question, "zh", KB) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Is this a scam? 【某银行】尊敬的客户，您的账户存在异常", "en"),
+    ("A man from the police said my account is linked to 洗钱 and I must move it to 安全账户", "en"),
+    ("他发给我一个链接，说 \"click here to claim your prize now\"", "zh"),
+    ("老板让我买 Apple gift cards", "zh"),
+    ("ok", None),
+])
+def test_the_language_of_the_persons_own_words(text: str, expected: Optional[str]) -> None:
+    assert detect_language(text) == expected
+
+
+def test_every_case_text_slot_is_in_the_domain() -> None:
+    assert set(CASE_TEXT_SLOTS) <= set(DOMAIN["slots"])

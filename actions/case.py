@@ -1,0 +1,201 @@
+"""The case: a recognised story opens it, follow-ups stay in it, a second different story opens another.
+
+`action_open_case` only decides and fills slots; the rules send the warning
+(`utter_scam_warning`, `utter_do_now`) or the case's next step
+(`utter_case_next_step`), whose words live in domain.yml. The type-specific
+parts of those words come from knowledge/scam_types.yml through the `case_*`
+slots, in the conversation's language (`case_texts`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    conversation_language,
+    intent_of,
+    knowledge,
+    message_text,
+    numbered,
+    parse_of,
+    record_case,
+    verdict_of,
+)
+from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
+from bot.knowledge import Knowledge, RedFlag, localized
+
+# A message that changes the type opens a second case only when it reads as a new story:
+# this long, and (when the pipeline gives a verdict) this surely a scam.
+NEW_STORY_MIN_CJK = 25
+NEW_STORY_MIN_WORDS = 12
+NEW_STORY_MIN_PROBABILITY = 0.8
+MAX_QUOTED_FLAGS = 3
+MAX_PHRASE = 24
+MAX_DO_NOW = 3
+# Phone-sized bubbles: the filled-in parts stay within these many characters.
+MAX_CHARS = {"zh": 120, "en": 300}
+
+# Slots a new case starts from scratch (the facts of the message that opens it are re-read).
+TRIAGE_SLOTS = (
+    "money_sent",
+    "credentials_shared",
+    "time_since_transfer",
+    "minutes_since_transfer",
+    "amount",
+    "payment_channel",
+    "still_in_contact",
+)
+CASE_TEXT_SLOTS = (
+    "case_name", "case_summary", "case_point", "case_do_now", "case_quotes", "case_reasons",
+    "case_evidence", "case_report",
+)
+
+
+def _flag_index(kb: Knowledge) -> Dict[str, RedFlag]:
+    flags = {f.id: f for f in kb.shared_red_flags}
+    for scam in kb.types.values():
+        flags.update({f.id: f for f in scam.red_flags})
+    return flags
+
+
+def _within(items: Sequence[str], lang: str) -> List[str]:
+    """As many items as fit a phone-sized bubble (at least one)."""
+    kept: List[str] = []
+    used = 0
+    for item in items:
+        if kept and used + len(item) > MAX_CHARS[lang]:
+            break
+        kept.append(item)
+        used += len(item)
+    return kept
+
+
+def _dedup(items: Sequence[str]) -> List[str]:
+    seen = set()
+    return [i for i in items if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]
+
+
+def case_flags(analysis_flags: Sequence[Mapping[str, Any]], scam_type: str, kb: Knowledge) -> List[str]:
+    """The red flags found in the story that belong to its type or to every type, as "id<TAB>phrase"."""
+    own = {f.id for f in kb.types[scam_type].red_flags} | {f.id for f in kb.shared_red_flags}
+    kept: List[str] = []
+    for flag in analysis_flags:
+        if flag.get("id") in own and flag.get("phrase") and len(kept) < MAX_QUOTED_FLAGS:
+            kept.append(f"{flag['id']}\t{str(flag['phrase'])[:MAX_PHRASE]}")
+    return kept
+
+
+def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dict[str, Any]:
+    """The `case_*` slots for a case of this type, in this language (all None without a case)."""
+    kb = knowledge()
+    scam = kb.types.get(scam_type or "")
+    if scam is None:
+        return {slot: None for slot in CASE_TEXT_SLOTS}
+    index = _flag_index(kb)
+    found = [(i, p) for i, p in (f.split("\t", 1) for f in flags if "\t" in f) if i in index]
+    if lang == "zh":
+        quotes = "".join(f"「{p}」" for _, p in found)
+        reasons = [f"「{p}」：{localized(index[i].why, lang)}" for i, p in found]
+    else:
+        quotes = ", ".join(f"\"{p}\"" for _, p in found)
+        reasons = [f"\"{p}\": {localized(index[i].why, lang)}" for i, p in found]
+    if not reasons:  # nothing quoted: the type's own first signs, with its own reasons
+        reasons = [str(localized(f.why, lang)) for f in scam.red_flags[:2]]
+    do_now = list(localized(scam.do_now, lang))
+    return {
+        "case_name": localized(scam.name, lang),
+        "case_summary": localized(scam.summary, lang),
+        "case_point": do_now[0],
+        "case_do_now": numbered(_within(do_now[:MAX_DO_NOW], lang)),
+        "case_quotes": quotes or None,
+        "case_reasons": numbered(_within(_dedup(reasons), lang)),
+        "case_evidence": numbered(_within(_dedup(list(localized(scam.evidence, lang))), lang)),
+        "case_report": "\n".join(_within(list(localized(scam.report_notes, lang)), lang)),
+    }
+
+
+def _length(text: str) -> tuple[int, int]:
+    cjk = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
+    return cjk, len([w for w in text.split() if any(ch.isalpha() for ch in w)])
+
+
+def reads_as_new_story(tracker: Tracker, case_type: Optional[str], new_type: str) -> bool:
+    """A second story, clearly different from the open case, or a follow-up that merely sounds like one?"""
+    if not case_type:
+        return True
+    if new_type == case_type:
+        return False
+    verdict = verdict_of(tracker)
+    if verdict:
+        if verdict.get("verdict") != "scam":
+            return False
+        probability = float(verdict.get("scam_probability") or 0.0)
+    else:
+        probability = float((parse_of(tracker).get("intent") or {}).get("confidence") or 0.0)
+    if probability < NEW_STORY_MIN_PROBABILITY:
+        return False
+    cjk, words = _length(message_text(tracker))
+    return cjk >= NEW_STORY_MIN_CJK or (cjk == 0 and words >= NEW_STORY_MIN_WORDS)
+
+
+def story_type(tracker: Tracker, analysis_type: str) -> str:
+    """The type of a story: the verdict's, else the analysis', else the classifier's intent."""
+    verdict = verdict_of(tracker)
+    if verdict.get("verdict") == "scam" and verdict.get("scam_type") not in (None, NO_SCAM):
+        return str(verdict["scam_type"])
+    if analysis_type != NO_SCAM:
+        return analysis_type
+    return scam_type_of_intent(intent_of(tracker)) or "other"
+
+
+class ActionOpenCase(Action):
+    def name(self) -> str:
+        return "action_open_case"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        from actions.slots import facts_slots  # one reading of the facts for both actions
+
+        lang = conversation_language(tracker)
+        kb = knowledge()
+        text = message_text(tracker)
+        analysis = analyze(parse_of(tracker), text, lang, kb)
+        new_type = story_type(tracker, analysis.scam_type)
+        if new_type not in kb.types:
+            new_type = "other"
+        case_type = tracker.get_slot("scam_type")
+        if not reads_as_new_story(tracker, case_type, new_type):
+            # The case keeps its type and its record; the rule answers with its next step.
+            return [SlotSet("story_turn", "followup")]
+
+        number = float(tracker.get_slot("case_number") or 0) + 1
+        flags = case_flags(analysis.red_flags, new_type, kb)
+        dispatcher.utter_message(json_message={"analysis": {**analysis.as_dict(), "scam_type": new_type}})
+        record_case(
+            tracker, number, scam_type=new_type, language=lang, channel=tracker.get_latest_input_channel()
+        )
+        events: List[EventType] = [
+            SlotSet("scam_type", new_type),
+            SlotSet("case_number", number),
+            SlotSet("case_second", number > 1),
+            SlotSet("case_flags", flags),
+            SlotSet("case_has_flags", bool(flags)),
+        ]
+        events += [SlotSet(k, v) for k, v in case_texts(new_type, flags, lang).items()]
+        risk = tracker.get_slot("risk_level")
+        critical = risk == "critical"
+        # The steps for a loss or for exposed details came first this turn: no separate do-now bubble.
+        steps_given = risk in ("critical", "high")
+        if number > 1:
+            # A new story: the earlier case's answers do not carry over, this message's facts do.
+            fresh: Dict[str, Any] = {slot: None for slot in TRIAGE_SLOTS}
+            fresh.update(facts_slots(text, lang, {}, None))
+            events += [SlotSet(k, v) for k, v in fresh.items()]
+        events.append(SlotSet("case_state", "critical" if critical else "open"))
+        events.append(SlotSet("story_turn", "new_case_loss" if steps_given else "new_case"))
+        return events

@@ -1,0 +1,181 @@
+"""Slots filled from every message, inside and outside the triage form (action_validate_slot_mappings).
+
+Rasa runs this action after each user message, before anything else is said.
+It reads what the person wrote, in whatever words, with bot.facts: money sent,
+when, how much, how, an app, a screen share, an ID photo, card details, a code,
+a loan, still in contact; so a question already answered is never asked, and
+the quick replies stay a shortcut. It also keeps the reply language, the
+verdict of the message, the case's state and texts in that language.
+
+Golden time: when money left within 24 hours, or at a time not yet known, the
+stop-payment steps (`utter_critical_steps`) are the first thing this turn says,
+once per conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.case import case_texts
+from actions.common import conversation_language, intent_of, knowledge, message_text, numbered, verdict_of
+from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
+from bot.facts import extract_facts
+from bot.knowledge import localized
+from bot.language import SUPPORTED, detect_language
+
+MAX_ANSWER_CHARS = 200
+# A bubble the person reads on a phone: at most this many characters.
+MAX_BUBBLE = {"zh": 200, "en": 500}
+# risk_levels.high steps (knowledge/scam_types.yml) for an older loss and for exposed details.
+HIGH_STEPS_LOSS = (0, 1)
+HIGH_STEPS_EXPOSED = (1, 2)
+VERDICTS = {"scam": "scam", "none": "clear", "unsure": "unsure"}
+DETAILS = ("reasons", "evidence", "report")
+# The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
+ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
+# Any of these done means a code, the screen, an app, ID or card details or a loan went to them.
+EXPOSURES = ("app_installed", "screen_shared", "id_given", "card_details_given", "code_given", "loan_taken")
+
+
+def _short(value: Any) -> Optional[str]:
+    text = str(value).strip() if value is not None else ""
+    return text[:MAX_ANSWER_CHARS] or None
+
+
+def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optional[str]) -> Dict[str, Any]:
+    """The triage slots this message fills, given the slots so far and the question asked, if any.
+
+    Only what the message says is set: nothing it is silent about is cleared. An amount
+    counts only when money is said to have left, or when it answers the amount question.
+    """
+    if not text.strip():
+        return {}
+    facts = extract_facts(text, lang, asked=requested if requested in ASKABLE else None)
+    found: Dict[str, Any] = {}
+    if facts.money_sent is not None and (facts.money_sent or slots.get("money_sent") is None):
+        found["money_sent"] = facts.money_sent
+    money_left = bool(facts.money_sent) or bool(slots.get("money_sent"))
+    if facts.minutes_since_transfer is not None and (money_left or requested == "time_since_transfer"):
+        found["minutes_since_transfer"] = float(facts.minutes_since_transfer)
+        found["time_since_transfer"] = _short(facts.time_text) or _short(text)
+    if facts.amount and (facts.money_sent or requested == "amount" or slots.get("amount") is None and money_left):
+        found["amount"] = _short(facts.amount)
+    if facts.payment_channel and (money_left or requested == "payment_channel"):
+        found["payment_channel"] = facts.payment_channel
+    exposed = [getattr(facts, name) for name in EXPOSURES]
+    if any(exposed):
+        found["credentials_shared"] = True
+    elif exposed and all(value is False for value in exposed) and slots.get("credentials_shared") is None:
+        found["credentials_shared"] = False
+    if facts.still_in_contact is not None:
+        found["still_in_contact"] = facts.still_in_contact
+    return found
+
+
+def money_left_earlier(slots: Mapping[str, Any]) -> bool:
+    minutes = slots.get("minutes_since_transfer")
+    return bool(slots.get("money_sent")) and minutes is not None and float(minutes) > CRITICAL_WINDOW_MINUTES
+
+
+def high_risk_text(lang: str, loss: bool, exposed: bool) -> str:
+    """The steps for money lost earlier or details given away, from the knowledge, phone-sized."""
+    kb = knowledge()
+    level = kb.risk_levels["high"]
+    steps = list(localized(level["steps"], lang))
+    wanted = (HIGH_STEPS_LOSS if loss else ()) + (HIGH_STEPS_EXPOSED if exposed else ())
+    picked = [steps[i] for i in dict.fromkeys(wanted)]
+    title = str(localized(level["title"], lang))
+    while True:
+        text = str(localized(kb.chat["risk"], lang)).format(title=title, items=numbered(picked))
+        if len(text) <= MAX_BUBBLE[lang] or len(picked) == 1:
+            return text
+        picked.pop()
+
+
+def page_language(tracker: Tracker) -> Optional[str]:
+    """The language the page's switch sends with the message (bot/channels/webchat.py: metadata.lang)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            lang = (event.get("metadata") or {}).get("lang")
+            return lang if lang in SUPPORTED else None
+    return None
+
+
+def reply_language_of_message(tracker: Tracker) -> str:
+    """The person's own words decide; a message without any (a button, "ok") follows the page's switch."""
+    entity = next(tracker.get_latest_entity_values("language"), None)
+    spoken = entity if entity in SUPPORTED else detect_language(message_text(tracker))
+    return spoken or page_language(tracker) or conversation_language(tracker)
+
+
+def money_just_left(slots: Mapping[str, Any]) -> bool:
+    """Money sent within the stop-payment window, or at a time not known yet."""
+    if not slots.get("money_sent"):
+        return False
+    minutes = slots.get("minutes_since_transfer")
+    return minutes is None or float(minutes) <= CRITICAL_WINDOW_MINUTES
+
+
+class ValidateSlotMappings(ValidationAction):
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        slots: Dict[str, Any] = dict(tracker.current_slot_values())
+        found: Dict[str, Any] = {}
+
+        lang = reply_language_of_message(tracker)
+        found["language"] = lang
+
+        in_case = bool(slots.get("scam_type"))
+        verdict = verdict_of(tracker)
+        found["verdict"] = "clear" if in_case else VERDICTS.get(str(verdict.get("verdict")), "clear")
+        if verdict.get("verdict") == "unsure" and verdict.get("scam_type") not in (None, "none"):
+            found["likely_type"] = verdict["scam_type"]
+
+        detail = next(tracker.get_latest_entity_values("detail"), None)
+        found["detail"] = detail if detail in DETAILS else "reasons"
+
+        requested = slots.get("requested_slot") if tracker.active_loop_name else None
+        found.update(facts_slots(message_text(tracker), lang, slots, requested))
+        merged = {**slots, **found}
+
+        if (
+            money_just_left(merged)
+            and slots.get("risk_level") != "critical"
+            and intent_of(tracker) != "already_paid"  # its rule sends the steps first itself
+        ):
+            dispatcher.utter_message(response="utter_critical_steps")
+            found["risk_level"] = "critical"
+            merged["risk_level"] = "critical"
+            alert_if_newly_critical(tracker, "critical")
+            record_risk(tracker, "critical", True, merged)
+        elif slots.get("risk_level") not in ("critical", "high"):
+            # Money that left days ago, or a code, the screen, an app or card details given away:
+            # what to do about it now, before the next question.
+            loss = money_left_earlier(merged) and not money_left_earlier(slots)
+            exposed = bool(found.get("credentials_shared")) and not slots.get("credentials_shared")
+            if loss or exposed:
+                dispatcher.utter_message(
+                    text=high_risk_text(lang, loss, exposed), json_message={"risk_level": "high"}
+                )
+                found["risk_level"] = "high"
+                merged["risk_level"] = "high"
+                record_risk(tracker, "high", merged.get("money_sent"), merged)
+
+        if in_case:
+            found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"
+            # In the reply language (only what changed is set below).
+            found.update(case_texts(slots.get("scam_type"), slots.get("case_flags") or [], lang))
+        else:
+            found["case_state"] = "no_case"
+
+        return [SlotSet(name, value) for name, value in found.items() if value != slots.get(name)]
