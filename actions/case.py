@@ -34,7 +34,8 @@ NEW_STORY_MIN_CJK = 25
 NEW_STORY_MIN_WORDS = 12
 NEW_STORY_MIN_PROBABILITY = 0.8
 MAX_QUOTED_FLAGS = 3
-MAX_PHRASE = 24
+# Longer matches (a pattern spanning half a sentence) are explained, not quoted.
+MAX_QUOTE = {"zh": 12, "en": 30}
 MAX_DO_NOW = 3
 # Phone-sized bubbles: the filled-in parts stay within these many characters.
 MAX_CHARS = {"zh": 120, "en": 300}
@@ -85,24 +86,30 @@ def case_flags(analysis_flags: Sequence[Mapping[str, Any]], scam_type: str, kb: 
     kept: List[str] = []
     for flag in analysis_flags:
         if flag.get("id") in own and flag.get("phrase") and len(kept) < MAX_QUOTED_FLAGS:
-            kept.append(f"{flag['id']}\t{str(flag['phrase'])[:MAX_PHRASE]}")
+            kept.append(f"{flag['id']}\t{flag['phrase']}")
     return kept
 
 
 def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dict[str, Any]:
-    """The `case_*` slots for a case of this type, in this language (all None without a case)."""
+    """The `case_*` slots for a case of this type, in this language (all None without a case).
+
+    `case_has_flags` says whether the warning can quote the person's words (utter_scam_warning).
+    """
     kb = knowledge()
     scam = kb.types.get(scam_type or "")
     if scam is None:
-        return {slot: None for slot in CASE_TEXT_SLOTS}
+        return {**{slot: None for slot in CASE_TEXT_SLOTS}, "case_has_flags": False}
     index = _flag_index(kb)
     found = [(i, p) for i, p in (f.split("\t", 1) for f in flags if "\t" in f) if i in index]
+    short = [(i, p) for i, p in found if len(p.strip()) <= MAX_QUOTE[lang]]
     if lang == "zh":
-        quotes = "".join(f"「{p}」" for _, p in found)
-        reasons = [f"「{p}」：{localized(index[i].why, lang)}" for i, p in found]
+        quotes = "".join(f"「{p.strip()}」" for _, p in short)
+        reasons = [f"「{p.strip()}」：{localized(index[i].why, lang)}" if (i, p) in short
+                   else str(localized(index[i].why, lang)) for i, p in found]
     else:
-        quotes = ", ".join(f"\"{p}\"" for _, p in found)
-        reasons = [f"\"{p}\": {localized(index[i].why, lang)}" for i, p in found]
+        quotes = ", ".join(f"\"{p.strip()}\"" for _, p in short)
+        reasons = [f"\"{p.strip()}\": {localized(index[i].why, lang)}" if (i, p) in short
+                   else str(localized(index[i].why, lang)) for i, p in found]
     if not reasons:  # nothing quoted: the type's own first signs, with its own reasons
         reasons = [str(localized(f.why, lang)) for f in scam.red_flags[:2]]
     do_now = list(localized(scam.do_now, lang))
@@ -112,6 +119,7 @@ def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dic
         "case_point": do_now[0],
         "case_do_now": numbered(_within(do_now[:MAX_DO_NOW], lang)),
         "case_quotes": quotes or None,
+        "case_has_flags": bool(quotes),
         "case_reasons": numbered(_within(_dedup(reasons), lang)),
         "case_evidence": numbered(_within(_dedup(list(localized(scam.evidence, lang))), lang)),
         "case_report": "\n".join(_within(list(localized(scam.report_notes, lang)), lang)),
@@ -184,18 +192,18 @@ class ActionOpenCase(Action):
             SlotSet("case_number", number),
             SlotSet("case_second", number > 1),
             SlotSet("case_flags", flags),
-            SlotSet("case_has_flags", bool(flags)),
         ]
         events += [SlotSet(k, v) for k, v in case_texts(new_type, flags, lang).items()]
         risk = tracker.get_slot("risk_level")
-        critical = risk == "critical"
-        # The steps for a loss or for exposed details came first this turn: no separate do-now bubble.
-        steps_given = risk in ("critical", "high")
         if number > 1:
             # A new story: the earlier case's answers do not carry over, this message's facts do.
             fresh: Dict[str, Any] = {slot: None for slot in TRIAGE_SLOTS}
             fresh.update(facts_slots(text, lang, {}, None))
+            if not (fresh.get("money_sent") or fresh.get("credentials_shared")):
+                risk = None  # the first case's loss is not this one's
+            fresh["risk_level"] = risk
             events += [SlotSet(k, v) for k, v in fresh.items()]
-        events.append(SlotSet("case_state", "critical" if critical else "open"))
-        events.append(SlotSet("story_turn", "new_case_loss" if steps_given else "new_case"))
+        events.append(SlotSet("case_state", "critical" if risk == "critical" else "open"))
+        # The steps for a loss or for exposed details came first this turn: no separate do-now bubble.
+        events.append(SlotSet("story_turn", "new_case_loss" if risk in ("critical", "high") else "new_case"))
         return events

@@ -36,7 +36,6 @@ MAX_BUBBLE = {"zh": 200, "en": 500}
 HIGH_STEPS_LOSS = (0, 1)
 HIGH_STEPS_EXPOSED = (1, 2)
 VERDICTS = {"scam": "scam", "none": "clear", "unsure": "unsure"}
-DETAILS = ("reasons", "evidence", "report")
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
 ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
 # Any of these done means a code, the screen, an app, ID or card details or a loan went to them.
@@ -140,9 +139,6 @@ class ValidateSlotMappings(ValidationAction):
         found["verdict"] = "clear" if in_case else VERDICTS.get(str(verdict.get("verdict")), "clear")
         if verdict.get("verdict") == "unsure" and verdict.get("scam_type") not in (None, "none"):
             found["likely_type"] = verdict["scam_type"]
-
-        detail = next(tracker.get_latest_entity_values("detail"), None)
-        found["detail"] = detail if detail in DETAILS else "reasons"
 
         requested = slots.get("requested_slot") if tracker.active_loop_name else None
         found.update(facts_slots(message_text(tracker), lang, slots, requested))

@@ -131,6 +131,18 @@ def test_a_second_different_story_opens_a_second_case(case_database: str) -> Non
     assert case_row(sender + "#2") == ("fake_loan", None)
 
 
+def test_a_second_story_without_a_loss_does_not_inherit_the_first_cases_risk() -> None:
+    tracker = make_tracker("对了还有个事 刚才有人在家长群里说是我儿子的班主任 让我扫码交800资料费 我还没交",
+                           intent="scam_impersonate_acquaintance",
+                           slots={"scam_type": "order_brushing", "case_number": 1, "risk_level": "critical",
+                                  "money_sent": True})
+    with_parse(tracker, verdict={"verdict": "scam", "scam_type": "impersonate_acquaintance", "scam_probability": 0.9})
+    slots = slots_of(run(ActionOpenCase(), tracker)[1])
+    assert slots["scam_type"] == "impersonate_acquaintance" and slots["case_second"] is True
+    assert slots["risk_level"] is None and slots["money_sent"] is None
+    assert slots["case_state"] == "open" and slots["story_turn"] == "new_case"
+
+
 def test_a_different_type_the_verdict_is_unsure_about_stays_a_follow_up() -> None:
     tracker = with_parse(make_tracker(
         LOAN_STORY, intent="scam_fake_loan", slots={"language": "en", "scam_type": "romance", "case_number": 1}),
@@ -269,14 +281,6 @@ def test_the_verdict_decides_how_an_ordinary_message_is_answered(verdict: Any, i
     assert found.get("verdict", "clear") == expected
     if expected == "unsure":
         assert found["likely_type"] == "fake_loan"
-
-
-def test_a_quick_reply_asks_for_a_detail() -> None:
-    tracker = make_tracker('/more_details{"detail": "evidence"}', intent="more_details",
-                           entities=[{"entity": "detail", "value": "evidence"}], slots={"detail": "reasons"})
-    assert extract(tracker)[1]["detail"] == "evidence"
-    typed = make_tracker("tell me more", intent="more_details", slots={"detail": "evidence"})
-    assert extract(typed)[1]["detail"] == "reasons"
 
 
 # --- the form and the risk ----------------------------------------------------------------
