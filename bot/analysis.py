@@ -18,10 +18,6 @@ SCAM_INTENT_PREFIX = "scam_"
 NO_SCAM = "none"
 # The verdicts (bot/nlu/verdict.py): a scam, not a scam (NO_SCAM), or unsure.
 SCAM, UNSURE = "scam", "unsure"
-# Each red flag specific to a type adds this much to that type's score (at most
-# MAX_FLAGS_COUNTED flags count): the wording of a message backs up the classifier.
-FLAG_WEIGHT = 0.12
-MAX_FLAGS_COUNTED = 3
 # Other types at least this likely are reported as alternatives.
 ALTERNATIVE_MIN_SCORE = 0.03
 MAX_ALTERNATIVES = 3
@@ -90,16 +86,6 @@ def find_red_flags(text: str, lang: str, knowledge: Knowledge) -> List[FoundFlag
     for scam in knowledge.types.values():
         found.extend(_find(scam.red_flags, text, lang, scam.id))
     return found
-
-
-def rank_types(scores: Mapping[str, float], flags: Sequence[FoundFlag]) -> List[Tuple[str, float]]:
-    """The type classifier's scores, each raised by the red flags of its type found in the text."""
-    boosted = dict(scores)
-    flags_by_type = flags_per_type(flags)
-    for scam_type, count in flags_by_type.items():
-        boosted[scam_type] = boosted.get(scam_type, 0.0) + FLAG_WEIGHT * min(count, MAX_FLAGS_COUNTED)
-    total = sum(boosted.values()) or 1.0
-    return sorted(((t, s / total) for t, s in boosted.items()), key=lambda ts: -ts[1])
 
 
 def flags_per_type(flags: Sequence[FoundFlag]) -> Dict[str, int]:

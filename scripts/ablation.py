@@ -18,7 +18,6 @@ from typing import Any, Callable, Dict, List
 
 import yaml
 
-import bot.analysis
 from scripts.evaluate_nlu import evaluate, load_examples
 
 Pipeline = List[Dict[str, Any]]
@@ -82,10 +81,6 @@ def main() -> None:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = [row("full pipeline (config.yml)", asyncio.run(evaluate(args.model, examples)), "see README")]
-    # The same model, without the red-flag boost in the analysis.
-    weight, bot.analysis.FLAG_WEIGHT = bot.analysis.FLAG_WEIGHT, 0.0
-    rows.append(row("full pipeline, without the red-flag boost", asyncio.run(evaluate(args.model, examples)), "-"))
-    bot.analysis.FLAG_WEIGHT = weight
     for index, name in enumerate(args.variants):
         config = copy.deepcopy(base)
         config["pipeline"] = VARIANTS[name](config["pipeline"])

@@ -21,8 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bot.analysis import NO_SCAM, find_red_flags, rank_types, scam_type_of_intent
-from bot.knowledge import load_knowledge
+from bot.analysis import NO_SCAM, scam_type_of_intent
 from bot.nlu.verdict import ScamVerdictClassifier, calibrated, decide, fit_models, predict
 from scripts.eval_external import DEFAULT_DATA, ROOT, Scored, fmt, load_items, score
 from scripts.evaluate_nlu import load_examples
@@ -37,7 +36,6 @@ VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("detector C = 10", {"detector_C": 10.0}),
     ("type model without the sentence vector", {"dense_weight": 0.0}),
     ("type model C = 10", {"type_C": 10.0}),
-    ("no red-flag boost of the type", {"flags": False}),
 ]
 
 
@@ -83,11 +81,7 @@ def run_variant(
     models = fit_models(texts, types, dense, config)
     dev_texts = [item["text"][: config["max_chars"]] for item in items]
     raw, type_scores = predict(models, dev_texts, dev_dense, config)
-    knowledge = load_knowledge()
-    ranked = [
-        rank_types(scores, find_red_flags(text, "zh", knowledge) if config.get("flags", True) else [])[0][0]
-        for scores, text in zip(type_scores, dev_texts)
-    ]
+    ranked = [max(scores, key=lambda t: scores[t]) for scores in type_scores]
     points = choose(
         [{**item, "scam_probability": float(p)} for item, p in zip(items, raw)], slope=1.0, intercept=0.0
     )
@@ -107,6 +101,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "verdict-ablation")
+    parser.add_argument("--variants", nargs="*", choices=[name for name, _ in VARIANTS],
+                        default=[name for name, _ in VARIANTS])
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"No outside evaluation set at {args.data} (../shared/eval/dev.jsonl beside the project).")
@@ -120,7 +116,7 @@ def main() -> int:
     train = (texts, types, encoder(texts))
     dev_dense = encoder([item["text"] for item in items])
     results = {}
-    for name, change in VARIANTS:
+    for name, change in [(n, c) for n, c in VARIANTS if n in args.variants]:
         started = time.perf_counter()
         results[name] = run_variant({**configured, **change}, train, items, dev_dense)
         print(f"  {name}: {time.perf_counter() - started:.0f} s", flush=True)
