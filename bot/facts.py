@@ -1,0 +1,809 @@
+"""Triage facts from whatever a person writes: money sent, when, how much, how, and what else they gave away.
+
+    facts = extract_facts("他让我下了个软件，刚才转了两万", "zh", now=datetime(2024, 5, 10, 15, 0))
+    facts.money_sent, facts.minutes_since_transfer, facts.amount, facts.app_installed
+    -> True, 5.0, "两万", True
+
+Pure Python, no model. The words live in `knowledge/facts.yml` (loaded once, checked on load);
+this module only applies them:
+
+1. The text is normalised (case, width, traditional characters, spaces, misspellings) with a
+   map back to the original, so an amount or a time is returned as the person wrote it.
+2. It is cut into clauses and sentences; quoted words (“…”, "他说：…", the other side's turns
+   of a pasted chat) are marked; `exclusions` are blanked out ("把我转给了检察官").
+3. Each field's patterns are matched; each match is read in its clause: a question or a plan
+   ("要不要转", "should I pay?") is no fact, a negation ("我没转") makes it False, an act of
+   the one spoken to ("你把钱转到…") or reported speech is no fact, and a Chinese act counts
+   only when done (了/过/已经, or a state). Both languages are read whatever `lang` says.
+4. The time and the amount nearest to the money leaving are chosen; the channel likewise.
+
+Everything runs in linear time in the length of the text (see the loader's checks).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple
+
+import yaml
+
+from bot.amounts import AmountMention, find_amounts
+from bot.timeparse import TimeMention, find_times
+
+FACTS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "facts.yml"
+BOOL_FIELDS: Tuple[str, ...] = (
+    "money_sent",
+    "app_installed",
+    "screen_shared",
+    "id_given",
+    "card_details_given",
+    "code_given",
+    "loan_taken",
+    "still_in_contact",
+)
+CHANNELS: Tuple[str, ...] = (
+    "bank_transfer", "alipay", "wechat_pay", "card_payment", "crypto", "gift_card", "cash", "other",
+)
+# The question the assistant asked, as the caller may name it (see `extract_facts(asked=...)`).
+ASKABLE: Tuple[str, ...] = BOOL_FIELDS + ("amount", "payment_channel", "minutes_since_transfer",
+                                          "time_since_transfer")
+CUE_CLASSES = ("question", "request", "modal", "negation", "speech", "other_actor", "done_before")
+AFTER_CUES = ("negation_after", "not_again_after", "done_after", "question_after")
+LAST_WINS = ("still_in_contact",)
+
+
+@dataclass(frozen=True)
+class Facts:
+    money_sent: Optional[bool] = None
+    minutes_since_transfer: Optional[float] = None
+    time_text: Optional[str] = None
+    amount: Optional[str] = None
+    payment_channel: Optional[str] = None
+    app_installed: Optional[bool] = None
+    screen_shared: Optional[bool] = None
+    id_given: Optional[bool] = None
+    card_details_given: Optional[bool] = None
+    code_given: Optional[bool] = None
+    loan_taken: Optional[bool] = None
+    still_in_contact: Optional[bool] = None
+
+
+class FactsRulesError(ValueError):
+    """knowledge/facts.yml is broken: a bad or slow pattern, a missing part."""
+
+
+# ---------------------------------------------------------------------------
+# The rules, loaded once
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: Pattern[str]
+    polarity: bool
+    requires: Optional[str]
+    done: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    pattern: Pattern[str]  # ends at the end of the window
+
+
+@dataclass(frozen=True)
+class Rules:
+    max_chars: int
+    max_matches: int
+    short_answer_chars: int
+    short_channel_chars: int
+    window: int
+    char_map: Dict[str, str]
+    variants_zh: Optional[Pattern[str]]
+    variants_en: Optional[Pattern[str]]
+    variant_map: Dict[str, str]
+    clause_breaks: Pattern[str]
+    sentence_breaks: Pattern[str]
+    quote_pairs: Tuple[Tuple[str, str], ...]
+    speech_colon: Pattern[str]
+    other_speaker: Pattern[str]
+    any_speaker: Pattern[str]
+    contexts: Dict[str, Pattern[str]]
+    cues: Dict[str, Tuple[Cue, ...]]
+    after: Dict[str, Tuple[Pattern[str], ...]]
+    yes: Pattern[str]
+    no: Pattern[str]
+    exclusions: Tuple[Pattern[str], ...]
+    ellipsis: Tuple[Pattern[str], ...]
+    objects: Dict[str, Pattern[str]]
+    ellipsis_verbs: Dict[str, Pattern[str]]
+    amount_answer: Pattern[str]
+    time_answer: Pattern[str]
+    fields: Dict[str, Tuple[Rule, ...]]
+    state_fields: Tuple[str, ...]
+    pay_words: Pattern[str]
+    channel_negation: Pattern[str]
+    channels: Dict[str, Tuple[Pattern[str], Pattern[str]]]
+    amount_before: Pattern[str]
+    amount_after: Pattern[str]
+    amount_total: Pattern[str]
+    amount_blockers: Tuple[Pattern[str], ...]
+    non_money_after: Pattern[str]
+
+
+def _repeat_codes() -> Tuple[Any, Any, Any, Any]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import sre_constants
+        import sre_parse
+    return sre_parse, sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.MAXREPEAT
+
+
+def check_linear(pattern: str, max_repeat: int, max_nested: int) -> None:
+    """Refuse patterns that can backtrack over a long input: no unbounded or huge repeats,
+    nested repeats bounded in product, no back-references. Raises FactsRulesError."""
+    sre_parse, max_op, min_op, unbounded = _repeat_codes()
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error as exc:
+        raise FactsRulesError(f"bad pattern {pattern!r}: {exc}") from exc
+
+    def walk(items: Iterable[Any], product: int) -> None:
+        for op, arg in items:
+            name = str(op)
+            if op in (max_op, min_op):
+                low, high, sub = arg
+                if high == unbounded:
+                    raise FactsRulesError(f"unbounded repeat in {pattern!r}: use {{0,N}}")
+                if high > max_repeat:
+                    raise FactsRulesError(f"repeat {{{low},{high}}} over {max_repeat} in {pattern!r}")
+                inner = product * max(high, 1)
+                if product > 1 and inner > max_nested:
+                    raise FactsRulesError(f"nested repeats over {max_nested} in {pattern!r}")
+                walk(sub, inner)
+            elif name in ("GROUPREF", "GROUPREF_EXISTS"):
+                raise FactsRulesError(f"back-reference in {pattern!r}")
+            elif name == "SUBPATTERN":
+                walk(arg[-1], product)
+            elif name == "BRANCH":
+                for branch in arg[1]:
+                    walk(branch, product)
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                walk(arg[1], product)
+
+    walk(parsed, 1)
+
+
+class _Compiler:
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.defs: Dict[str, str] = {str(k): str(v) for k, v in (data.get("defs") or {}).items()}
+        self.max_repeat = int(data.get("max_repeat", 60))
+        self.max_nested = int(data.get("max_nested_repeat", 400))
+
+    def expand(self, pattern: str) -> str:
+        for _ in range(3):  # defs may use defs
+            for name, value in self.defs.items():
+                pattern = pattern.replace(f"<<{name}>>", f"(?:{value})")
+        if "<<" in pattern and re.search(r"<<\w{1,40}>>", pattern):
+            raise FactsRulesError(f"unknown <<name>> in {pattern!r}")
+        return pattern
+
+    def compile(self, pattern: Any, flags: int = re.MULTILINE) -> Pattern[str]:
+        if not isinstance(pattern, str) or not pattern:
+            raise FactsRulesError(f"a pattern must be a non-empty string, not {pattern!r}")
+        text = self.expand(pattern)
+        check_linear(text, self.max_repeat, self.max_nested)
+        try:
+            return re.compile(text, flags)
+        except re.error as exc:
+            raise FactsRulesError(f"bad pattern {pattern!r}: {exc}") from exc
+
+    def join(self, patterns: Sequence[Any]) -> Pattern[str]:
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        for pattern in patterns:
+            self.compile(pattern)
+        return self.compile("|".join(f"(?:{self.expand(p)})" for p in patterns))
+
+
+def _require(data: Mapping[str, Any], key: str) -> Any:
+    if key not in data:
+        raise FactsRulesError(f"facts.yml: missing `{key}`")
+    return data[key]
+
+
+def parse_rules(data: Mapping[str, Any]) -> Rules:
+    """Check and compile the rules of knowledge/facts.yml (raises FactsRulesError)."""
+    if not isinstance(data, Mapping):
+        raise FactsRulesError("facts.yml: not a mapping")
+    comp = _Compiler(data)
+    char_map = {str(k): str(v) for k, v in (data.get("char_map") or {}).items()}
+    for key in char_map:
+        if len(key) != 1:
+            raise FactsRulesError(f"char_map: {key!r} is not one character")
+    variants = data.get("variants") or {}
+    variant_map: Dict[str, str] = {}
+    variant_patterns: Dict[str, Optional[Pattern[str]]] = {}
+    for lang in ("zh", "en"):
+        spellings = {str(k).lower(): str(v).lower() for k, v in (variants.get(lang) or {}).items()}
+        variant_map.update(spellings)
+        if not spellings:
+            variant_patterns[lang] = None
+            continue
+        words = "|".join(re.escape(k) for k in sorted(spellings, key=len, reverse=True))
+        variant_patterns[lang] = re.compile(rf"\b(?:{words})\b" if lang == "en" else words)
+
+    cues: Dict[str, Tuple[Cue, ...]] = {}
+    after: Dict[str, Tuple[Pattern[str], ...]] = {}
+    cue_data = _require(data, "cues")
+    for name in CUE_CLASSES:
+        entry = _require(cue_data, name)
+        compiled = []
+        for lang in ("zh", "en"):
+            part = _require(entry, lang)
+            gap = int(part.get("gap", 6))
+            joined = "|".join(f"(?:{comp.expand(p)})" for p in _require(part, "patterns"))
+            compiled.append(Cue(comp.compile(f"(?:{joined}).{{0,{gap}}}$", 0)))
+        cues[name] = tuple(compiled)
+    for name in AFTER_CUES:
+        entry = _require(cue_data, name)
+        after[name] = tuple(comp.compile(_require(entry, lang), 0) for lang in ("zh", "en"))
+
+    fields: Dict[str, Tuple[Rule, ...]] = {}
+    state_fields = []
+    unknown = (set(data.get("objects") or {}) | set(data.get("ellipsis_verbs") or {})) - set(BOOL_FIELDS)
+    if unknown:
+        raise FactsRulesError(f"objects: unknown fields {sorted(unknown)}")
+    field_data = _require(data, "fields")
+    contexts = {str(k): comp.compile(v) for k, v in (data.get("contexts") or {}).items()}
+    for name in BOOL_FIELDS:
+        entry = _require(field_data, name)
+        if entry.get("state"):
+            state_fields.append(name)
+        rules: List[Rule] = []
+        for polarity in (True, False):
+            for item in entry.get("positive" if polarity else "negative") or []:
+                spec = item if isinstance(item, Mapping) else {"re": item}
+                requires = spec.get("requires")
+                if requires is not None and requires not in contexts:
+                    raise FactsRulesError(f"{name}: unknown context {requires!r}")
+                rules.append(Rule(comp.compile(spec.get("re")), polarity, requires, bool(spec.get("done")),
+                                  str(spec.get("re"))))
+        if not rules:
+            raise FactsRulesError(f"{name}: no patterns")
+        fields[name] = tuple(rules)
+
+    channel_data = _require(data, "channels")
+    channels = {}
+    for name in CHANNELS:
+        entry = _require(channel_data, name)
+        channels[name] = (comp.compile(_require(entry, "strong")), comp.compile(_require(entry, "weak")))
+    quotes = _require(data, "quotes")
+    pairs = tuple((str(p)[0], str(p)[1]) for p in _require(quotes, "pairs"))
+    amount = _require(data, "amount")
+    answers = _require(data, "answers")
+    return Rules(
+        max_chars=int(data.get("max_chars", 6000)),
+        max_matches=int(data.get("max_matches", 400)),
+        short_answer_chars=int(data.get("short_answer_chars", 16)),
+        short_channel_chars=int(data.get("short_channel_chars", 8)),
+        window=int(data.get("window", 60)),
+        char_map=char_map,
+        variants_zh=variant_patterns["zh"],
+        variants_en=variant_patterns["en"],
+        variant_map=variant_map,
+        clause_breaks=comp.join(_require(data, "clause_breaks")),
+        sentence_breaks=comp.join(_require(data, "sentence_breaks")),
+        quote_pairs=pairs,
+        speech_colon=comp.compile(_require(quotes, "speech_colon")),
+        other_speaker=comp.compile(_require(quotes, "other_speaker")),
+        any_speaker=comp.compile(_require(quotes, "any_speaker")),
+        contexts=contexts,
+        cues=cues,
+        after=after,
+        yes=comp.compile(_require(answers, "affirmative"), 0),
+        no=comp.compile(_require(answers, "negative"), 0),
+        exclusions=tuple(comp.compile(p) for p in _require(data, "exclusions")),
+        ellipsis=tuple(comp.compile(p) for p in _require(data, "ellipsis")),
+        objects={name: comp.compile(p) for name, p in _require(data, "objects").items()},
+        amount_answer=comp.compile(_require(data, "amount_answer"), 0),
+        time_answer=comp.compile(_require(data, "time_answer"), 0),
+        ellipsis_verbs={name: comp.compile(p, 0) for name, p in _require(data, "ellipsis_verbs").items()},
+        fields=fields,
+        state_fields=tuple(state_fields),
+        pay_words=comp.compile(_require(channel_data, "pay_words")),
+        channel_negation=comp.compile(_require(channel_data, "negation"), 0),
+        channels=channels,
+        amount_before=comp.compile(_require(amount, "context_before"), 0),
+        amount_after=comp.compile(_require(amount, "context_after"), 0),
+        amount_total=comp.compile(_require(amount, "total"), 0),
+        amount_blockers=tuple(comp.compile(p) for p in _require(amount, "blockers")),
+        non_money_after=comp.compile(_require(amount, "non_money_after"), 0),
+    )
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: Optional[str] = None) -> Rules:
+    """The rules of knowledge/facts.yml (or `path`), loaded and checked once per process."""
+    file = Path(path) if path else FACTS_FILE
+    with file.open(encoding="utf-8") as handle:
+        return parse_rules(yaml.safe_load(handle))
+
+
+# ---------------------------------------------------------------------------
+# The text, prepared
+
+_WIDE = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+_SPACE = re.compile(r"\s")
+
+
+@dataclass
+class _Text:
+    original: str
+    norm: str  # normalised: lower case, narrow, simplified, one space, usual spellings
+    origin: List[int]  # origin[i]: index in `original` of norm[i]; one more entry for the end
+    acts: str = ""  # norm with clause breaks as line breaks and exclusions blanked out
+    clauses: str = ""  # norm with clause breaks as line breaks
+    clause_bounds: List[int] = field(default_factory=list)  # sorted break positions
+    sentence_bounds: List[int] = field(default_factory=list)
+    quoted: List[Tuple[int, int]] = field(default_factory=list)
+    quoted_starts: List[int] = field(default_factory=list)
+
+    def span_text(self, start: int, end: int) -> str:
+        return self.original[self.origin[start]:self.origin[end - 1] + 1].strip()
+
+    def clause_of(self, pos: int) -> Tuple[int, int]:
+        i = bisect.bisect_right(self.clause_bounds, pos)
+        start = self.clause_bounds[i - 1] + 1 if i else 0
+        end = self.clause_bounds[i] if i < len(self.clause_bounds) else len(self.norm)
+        return start, end
+
+    def sentence_of(self, pos: int) -> int:
+        return bisect.bisect_right(self.sentence_bounds, pos)
+
+    def in_quote(self, pos: int) -> bool:
+        i = bisect.bisect_right(self.quoted_starts, pos) - 1
+        return i >= 0 and self.quoted[i][0] <= pos < self.quoted[i][1]
+
+    def clause_end_char(self, pos: int) -> str:
+        _, end = self.clause_of(pos)
+        return self.norm[end] if end < len(self.norm) else ""
+
+
+def _normalise(text: str, rules: Rules) -> _Text:
+    chars: List[str] = []
+    origin: List[int] = []
+    last_space = True
+    for index, char in enumerate(text):
+        char = rules.char_map.get(char, _WIDE.get(char, char))
+        if _SPACE.match(char):
+            if last_space:
+                if char in "\n\r" and chars and chars[-1] == " ":
+                    chars[-1] = "\n"  # a line break outweighs the spaces around it
+                continue
+            char, last_space = ("\n" if char in "\n\r" else " "), True
+        else:
+            last_space = False
+            lower = char.lower()
+            char = lower if len(lower) == 1 else char
+        chars.append(char)
+        origin.append(index)
+    while chars and chars[-1] in " \n":
+        chars.pop()
+        origin.pop()
+    norm = "".join(chars)
+    for pattern in (rules.variants_zh, rules.variants_en):
+        if pattern is None:
+            continue
+        pieces: List[str] = []
+        new_origin: List[int] = []
+        last = 0
+        for match in pattern.finditer(norm):
+            pieces.append(norm[last:match.start()])
+            new_origin.extend(origin[last:match.start()])
+            replacement = rules.variant_map[match.group(0)]
+            pieces.append(replacement)
+            span = origin[match.start():match.end()]
+            new_origin.extend(span[min(i, len(span) - 1)] for i in range(len(replacement)))
+            last = match.end()
+        if last:
+            pieces.append(norm[last:])
+            new_origin.extend(origin[last:])
+            norm, origin = "".join(pieces), new_origin
+    origin.append(len(text))
+    return _Text(text, norm, origin)
+
+
+def _mark_quotes(text: _Text, rules: Rules) -> None:
+    norm = text.norm
+    regions: List[Tuple[int, int]] = []
+    sentence_ends = text.sentence_bounds
+    for opening, closing in rules.quote_pairs:
+        pos = 0
+        while True:
+            start = norm.find(opening, pos)
+            if start < 0:
+                break
+            end = norm.find(closing, start + 1)
+            if end < 0:  # unclosed: to the end of the line
+                line = norm.find("\n", start + 1)
+                end = len(norm) if line < 0 else line
+            regions.append((start, end + 1))
+            pos = end + 1
+    for match in rules.speech_colon.finditer(norm):
+        i = bisect.bisect_right(sentence_ends, match.end())
+        end = sentence_ends[i] if i < len(sentence_ends) else len(norm)
+        regions.append((match.end(), end))
+    speakers = sorted({m.start() for m in rules.any_speaker.finditer(norm)}
+                      | {m.start() for m in rules.other_speaker.finditer(norm)})
+    for match in rules.other_speaker.finditer(norm):
+        i = bisect.bisect_right(speakers, match.start())
+        end = speakers[i] if i < len(speakers) else len(norm)
+        regions.append((match.start(), end))
+    merged: List[Tuple[int, int]] = []
+    for start, end in sorted(regions):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    text.quoted = merged
+    text.quoted_starts = [start for start, _ in merged]
+
+
+def _prepare(raw: str, rules: Rules) -> _Text:
+    text = _normalise(raw[: rules.max_chars], rules)
+    norm = text.norm
+    clauses = list(norm)
+    bounds: List[int] = []
+    for match in rules.clause_breaks.finditer(norm):
+        for i in range(match.start(), max(match.end(), match.start() + 1)):
+            if i < len(clauses):
+                clauses[i] = "\n"
+                bounds.append(i)
+    for i, char in enumerate(clauses):  # a clause starts and ends with a word, not a space
+        if char == " " and ((i and clauses[i - 1] == "\n") or (i + 1 < len(clauses) and norm[i + 1] == "\n")
+                            or (i + 1 < len(clauses) and clauses[i + 1] == "\n")):
+            clauses[i] = "\n"
+            bounds.append(i)
+    text.clause_bounds = sorted(set(bounds))
+    text.clauses = "".join(clauses)
+    sentence_bounds = []
+    for match in rules.sentence_breaks.finditer(norm):
+        sentence_bounds.append(match.start())
+    text.sentence_bounds = sentence_bounds
+    _mark_quotes(text, rules)
+    acts = list(text.clauses)
+    for pattern in rules.exclusions:
+        for match in pattern.finditer(text.clauses):
+            for i in range(match.start(), match.end()):
+                if acts[i] != "\n":
+                    acts[i] = "\u2592"
+    text.acts = "".join(acts)
+    return text
+
+
+# ---------------------------------------------------------------------------
+# Reading one match
+
+@dataclass(frozen=True)
+class _Hit:
+    field: str
+    start: int
+    end: int
+    verb: int
+    value: bool
+    sentence: int
+
+
+def _keep_longest(items: List[Tuple[int, int, Any]]) -> List[Tuple[int, int, Any]]:
+    """Longest first, then leftmost; anything overlapping a kept span is dropped (n log n)."""
+    kept_starts: List[int] = []
+    kept: List[Tuple[int, int, Any]] = []
+    for item in sorted(items, key=lambda x: (-(x[1] - x[0]), x[0])):
+        start, end, _ = item
+        i = bisect.bisect_right(kept_starts, start)
+        if i and kept[i - 1][1] > start:
+            continue
+        if i < len(kept) and kept[i][0] < end:
+            continue
+        kept_starts.insert(i, start)
+        kept.insert(i, item)
+    return kept
+
+
+def _cue(rules: Rules, name: str, window: str) -> bool:
+    return any(cue.pattern.search(window) for cue in rules.cues[name])
+
+
+def _after(rules: Rules, name: str, rest: str) -> bool:
+    return any(pattern.search(rest) for pattern in rules.after[name])
+
+
+def _read(text: _Text, rules: Rules, name: str, rule: Rule, match: re.Match[str],
+          present: Dict[str, bool]) -> Optional[bool]:
+    """What one match says: True, False, or None (a question, a plan, someone else's words)."""
+    groups = match.groupdict()
+    verb = match.start("v") if groups.get("v") is not None else match.start()
+    verb_end = match.end("v") if groups.get("v") is not None else match.end()
+    if text.in_quote(verb):
+        return None
+    if rule.requires and not present.setdefault(
+            rule.requires, bool(rules.contexts[rule.requires].search(text.acts))):
+        return None
+    clause_start, clause_end = text.clause_of(verb)
+    window = text.clauses[max(clause_start, verb - rules.window):verb]
+    rest = text.clauses[verb_end:clause_end]
+    rest_after_match = text.clauses[match.end():clause_end]
+    if _cue(rules, "question", window) or _after(rules, "question_after", rest_after_match):
+        return None
+    if _cue(rules, "other_actor", window) or _cue(rules, "speech", window) or _cue(rules, "request", window):
+        return None
+    negated = _cue(rules, "negation", window) or _after(rules, "negation_after", rest)
+    if negated:
+        if _after(rules, "not_again_after", rest):
+            return None
+        return not rule.polarity
+    if _cue(rules, "modal", window):
+        return None
+    done = (rule.done or name in rules.state_fields or _done_group(text, match)
+            or _cue(rules, "done_before", window) or _after(rules, "done_after", rest))
+    if not done:
+        return None
+    return rule.polarity
+
+
+_DE_ENDS = set("呢啊吧呀哦钱款")
+
+
+def _done_group(text: _Text, match: re.Match[str]) -> bool:
+    """The pattern's completed form; 的 only ends a clause ("用支付宝转的"), it does not describe ("充值的顾客")."""
+    if match.groupdict().get("done") is None:
+        return False
+    if match.group("done") != "的":
+        return True
+    after = text.clauses[match.end("done"):match.end("done") + 1]
+    return not after or after in _DE_ENDS or not ("\u3400" <= after <= "\u9fff")
+
+
+def _hits(text: _Text, rules: Rules) -> Dict[str, List[_Hit]]:
+    present: Dict[str, bool] = {}
+    found: Dict[str, List[_Hit]] = {}
+    for name, field_rules in rules.fields.items():
+        candidates: List[Tuple[int, int, Any]] = []
+        for rule in field_rules:
+            # exclusions guard against misread acts; a `negative` statement reads the plain clauses
+            source = text.acts if rule.polarity else text.clauses
+            for count, match in enumerate(rule.pattern.finditer(source)):
+                if count >= rules.max_matches:
+                    break
+                if match.end() > match.start():
+                    candidates.append((match.start(), match.end(), (rule, match)))
+        hits: List[_Hit] = []
+        for start, end, (rule, match) in _keep_longest(candidates)[: rules.max_matches]:
+            value = _read(text, rules, name, rule, match, present)
+            if value is not None:
+                verb = match.start("v") if match.groupdict().get("v") is not None else start
+                hits.append(_Hit(name, start, end, verb, value, text.sentence_of(verb)))
+        found[name] = hits
+    _ellipsis_hits(text, rules, found)
+    return found
+
+
+def _ellipsis_hits(text: _Text, rules: Rules, found: Dict[str, List[_Hit]]) -> None:
+    """Clauses without an object ("我没发", "but I didn't") read as about the nearest object before them."""
+    objects: List[Tuple[int, str]] = []
+    for name, pattern in rules.objects.items():
+        for count, match in enumerate(pattern.finditer(text.acts)):
+            if count >= rules.max_matches:
+                break
+            objects.append((match.start(), name))
+    if not objects:
+        return
+    objects.sort()
+    positions = [pos for pos, _ in objects]
+    for pattern in rules.ellipsis:
+        for count, match in enumerate(pattern.finditer(text.acts)):
+            if count >= rules.max_matches:
+                break
+            i = bisect.bisect_left(positions, match.start()) - 1
+            if i < 0 or match.end() <= match.start():
+                continue
+            name = objects[i][1]
+            verb = match.start("v")
+            verb_text = text.clauses[verb:match.end("v")]
+            for field_name, verb_pattern in rules.ellipsis_verbs.items():
+                if verb_pattern.search(verb_text) and any(n == field_name for _, n in objects[: i + 1]):
+                    name = field_name
+                    break
+            if text.in_quote(verb) or any(h.sentence == text.sentence_of(verb) and h.start >= match.start()
+                                          and h.end <= match.end() for h in found[name]):
+                continue
+            clause_start, _ = text.clause_of(verb)
+            window = text.clauses[max(clause_start, verb - rules.window):verb]
+            if _cue(rules, "question", window) or _cue(rules, "modal", window) or _cue(rules, "request", window):
+                continue
+            if _cue(rules, "negation", window) or _cue(rules, "negation", verb_text):
+                value = False
+            elif match.group("done") is not None or _cue(rules, "done_before", window) or _after(
+                    rules, "done_after", text.clauses[match.end("v"):match.end()]):
+                value = True
+            else:
+                continue
+            found[name].append(_Hit(name, match.start(), match.end(), verb, value, text.sentence_of(verb)))
+
+
+def _verdict(name: str, hits: List[_Hit]) -> Optional[bool]:
+    if not hits:
+        return None
+    if name in LAST_WINS:
+        return max(hits, key=lambda h: h.start).value
+    return any(h.value for h in hits)
+
+
+# ---------------------------------------------------------------------------
+# Time, amount, channel: the ones nearest to the money leaving
+
+def _distance(text: _Text, pos: int, anchors: Sequence[_Hit]) -> float:
+    if not anchors:
+        return float(pos)
+    sentence = text.sentence_of(pos)
+    return min(abs(pos - a.verb) + (0 if a.sentence == sentence else 10_000) for a in anchors)
+
+
+def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool], paid: List[_Hit],
+                 short: bool, asked: Optional[str]) -> Optional[TimeMention]:
+    """The time of the transfer: the time phrase nearest the money leaving, or a message that is only a time."""
+    if money is False:
+        return None
+    asked_time = asked in ("minutes_since_transfer", "time_since_transfer")
+    mentions = [m for m in find_times(text.norm, now, bare_spans=short or asked_time)
+                if not text.in_quote(m.start)]
+    if not mentions:
+        return None
+    if paid:
+        return min(mentions, key=lambda m: _distance(text, m.start, paid))
+    for mention in mentions:
+        rest = (text.norm[:mention.start] + " " + text.norm[mention.end:]).strip()
+        if asked_time or rules.time_answer.search(rest):
+            return mention
+    return None
+
+
+def _blocked(text: _Text, rules: Rules) -> List[Tuple[int, int]]:
+    spans: List[Tuple[int, int]] = []
+    for pattern in rules.amount_blockers:
+        spans.extend((m.start(), m.end()) for m in pattern.finditer(text.norm))
+    return sorted(spans)
+
+
+def _overlaps(spans: List[Tuple[int, int]], starts: List[int], ends: List[int], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of the sorted spans (`ends`: the running maximum of their ends)."""
+    i = bisect.bisect_left(starts, end)  # spans starting before `end`
+    return i > 0 and ends[i - 1] > start
+
+
+_MAGNITUDE = re.compile(r"[万千百亿]|\d\s{0,2}(?:k|w|m)\b|thousand|million|grand", re.IGNORECASE)
+
+
+def _choose_amount(text: _Text, rules: Rules, paid: List[_Hit], short: bool,
+                   asked: Optional[str]) -> Optional[str]:
+    blocked = _blocked(text, rules)
+    starts = [s for s, _ in blocked]
+    ends: List[int] = []
+    for _, span_end in blocked:
+        ends.append(max(span_end, ends[-1]) if ends else span_end)
+    candidates: List[Tuple[Tuple[int, int, float, float], AmountMention]] = []
+    for mention in find_amounts(text.norm)[: rules.max_matches]:
+        start, end = mention.start, mention.end
+        if _overlaps(blocked, starts, ends, start, end):
+            continue
+        if rules.non_money_after.search(text.norm[end:end + 12]):
+            continue
+        clause_start, clause_end = text.clause_of(start)
+        before = text.norm[max(clause_start, start - 14):start]
+        after = text.norm[end:min(clause_end, end + 12)]
+        digits = sum(c.isdigit() for c in mention.text)
+        marked = mention.currency or bool(_MAGNITUDE.search(mention.text))
+        if mention.currency and not _MAGNITUDE.search(mention.text) and mention.value < 10 and not digits:
+            marked = False  # "一块" is mostly "together" or "a piece"
+        context = bool(rules.amount_before.search(before) or rules.amount_after.search(after))
+        answer = (short or asked == "amount") and bool(
+            rules.amount_answer.search((text.norm[:start] + " " + text.norm[end:]).strip()))
+        in_paid = 1 if paid and any(text.sentence_of(start) == h.sentence for h in paid) else 0
+        if digits >= 9 and not mention.currency or digits >= 7 and not marked:
+            continue  # a card, phone or order number
+        if not (context or answer or mention.currency or marked and in_paid):
+            continue
+        total = 1 if rules.amount_total.search(before) else 0
+        quoted = 0 if text.in_quote(start) else 1
+        near = -_distance(text, start, paid) if paid else -start
+        candidates.append(((total, in_paid + quoted, near if not total else mention.value, mention.value),
+                           mention))
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda c: c[0])[1]
+    return text.span_text(best.start, best.end)
+
+
+def _choose_channel(text: _Text, rules: Rules, paid: List[_Hit], short: bool,
+                    asked: Optional[str]) -> Optional[str]:
+    spans: List[Tuple[int, int, Any]] = []
+    for name, (strong, weak) in rules.channels.items():
+        for kind, pattern in (("strong", strong), ("weak", weak)):
+            for count, match in enumerate(pattern.finditer(text.clauses)):
+                if count >= rules.max_matches:
+                    break
+                if match.end() > match.start():
+                    spans.append((match.start(), match.end(), (name, kind)))
+    mentions: List[Tuple[int, str]] = []
+    for start, end, (name, kind) in _keep_longest(spans):
+        if text.in_quote(start):
+            continue
+        clause_start, clause_end = text.clause_of(start)
+        if rules.channel_negation.search(text.clauses[max(clause_start, start - 8):start]):
+            continue
+        window = text.clauses[max(clause_start, start - rules.window):start]
+        if _cue(rules, "speech", window) or _cue(rules, "other_actor", window):
+            continue
+        answer = len(text.norm) <= rules.short_channel_chars or asked == "payment_channel"
+        if not answer and (kind == "weak" or not paid):
+            clause = text.acts[clause_start:start] + " " + text.acts[end:clause_end]
+            if not rules.pay_words.search(clause):
+                continue
+        mentions.append((start, name))
+    if not mentions:
+        return None
+    if paid:
+        return min(mentions, key=lambda m: _distance(text, m[0], paid))[1]
+    return mentions[0][1]
+
+
+# ---------------------------------------------------------------------------
+
+def extract_facts(text: str, lang: str, now: Optional[datetime] = None, *,
+                  asked: Optional[str] = None) -> Facts:
+    """The facts a message states, in either language whatever `lang` says (mixed texts are common).
+
+    `now` anchors relative times ("今天上午", "last night"); default: the current local time.
+    `asked` (optional): the field the assistant has just asked about ("money_sent", "amount",
+    "payment_channel", "minutes_since_transfer", ...): then a bare "没有", "600" or "支付宝" answers it.
+    Anything not said is None.
+    """
+    if not text or not text.strip():
+        return Facts()
+    rules = load_rules()
+    now = now or datetime.now()
+    prepared = _prepare(text, rules)
+    short = len(prepared.norm) <= rules.short_answer_chars
+    hits = _hits(prepared, rules)
+    values: Dict[str, Optional[bool]] = {name: _verdict(name, hits[name]) for name in BOOL_FIELDS}
+
+    if asked in BOOL_FIELDS and values[asked] is None:
+        answer = prepared.norm.strip()
+        if rules.yes.search(answer):
+            values[asked] = True
+        elif rules.no.search(answer):
+            values[asked] = False
+
+    money = values["money_sent"]
+    paid = [h for h in hits["money_sent"] if h.value]
+    mention = _choose_time(prepared, rules, now, money, paid, short, asked)
+    return Facts(
+        money_sent=money,
+        minutes_since_transfer=mention.minutes if mention else None,
+        time_text=prepared.span_text(mention.start, mention.end) if mention else None,
+        amount=_choose_amount(prepared, rules, paid, short, asked),
+        payment_channel=None if money is False else _choose_channel(prepared, rules, paid, short, asked),
+        app_installed=values["app_installed"],
+        screen_shared=values["screen_shared"],
+        id_given=values["id_given"],
+        card_details_given=values["card_details_given"],
+        code_given=values["code_given"],
+        loan_taken=values["loan_taken"],
+        still_in_contact=values["still_in_contact"],
+    )

@@ -1,0 +1,501 @@
+"""bot/facts.py: triage facts read from free text, in both languages, with knowledge/facts.yml."""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import datetime
+from typing import Any, Dict
+
+import pytest
+import yaml
+
+from bot.facts import (
+    BOOL_FIELDS,
+    CHANNELS,
+    FACTS_FILE,
+    Facts,
+    FactsRulesError,
+    check_linear,
+    extract_facts,
+    load_rules,
+    parse_rules,
+)
+from bot.timeparse import find_times
+
+NOW = datetime(2024, 5, 10, 15, 0)  # a Friday, 15:00
+
+
+def facts(text: str, lang: str = "zh", **kwargs: Any) -> Facts:
+    return extract_facts(text, lang, NOW, **kwargs)
+
+
+def check(result: Facts, expected: Dict[str, Any]) -> None:
+    got = {name: getattr(result, name) for name in expected}
+    assert got == expected
+
+
+# ---------------------------------------------------------------------------
+# money_sent, with amount, channel and time where the sentence gives them
+
+MONEY_SENT = [
+    ("我刚才用手机银行给他转了两万", "zh",
+     {"money_sent": True, "minutes_since_transfer": 5.0, "amount": "两万", "payment_channel": "bank_transfer"}),
+    ("打了两万过去", "zh", {"money_sent": True, "amount": "两万"}),
+    ("我充了", "zh", {"money_sent": True}),
+    ("昨天晚上已经汇过去3万5了", "zh", {"money_sent": True, "amount": "3万5", "minutes_since_transfer": 1080.0}),
+    ("扫码付了800块", "zh", {"money_sent": True, "amount": "800块"}),
+    ("我妈给那个骗子交了5000保证金", "zh", {"money_sent": True, "amount": "5000"}),
+    ("老人上午去银行柜台汇的款", "zh",
+     {"money_sent": True, "payment_channel": "bank_transfer", "minutes_since_transfer": 300.0}),
+    ("卡里的钱全没了", "zh", {"money_sent": True}),
+    ("交了1.5万的解冻费", "zh", {"money_sent": True, "amount": "1.5万"}),
+    ("用微信扫了他的收款码付了300", "zh", {"money_sent": True, "amount": "300", "payment_channel": "wechat_pay"}),
+    ("转帐给他了 一共八千", "zh", {"money_sent": True, "amount": "八千"}),
+    ("买了五张京东卡给他", "zh", {"money_sent": True, "payment_channel": "gift_card"}),
+    ("被骗了六万多", "zh", {"money_sent": True}),
+    ("yes he paid the 600", "en", {"money_sent": True, "amount": "600"}),
+    ("I sent him $3,000 through Zelle an hour ago", "en",
+     {"money_sent": True, "amount": "$3,000", "minutes_since_transfer": 60.0, "payment_channel": "bank_transfer"}),
+    ("my mum wired 5k to their safe account last night", "en",
+     {"money_sent": True, "amount": "5k", "minutes_since_transfer": 1080.0}),
+    ("bought gift cards worth $500 this morning", "en",
+     {"money_sent": True, "amount": "$500", "payment_channel": "gift_card", "minutes_since_transfer": 360.0}),
+    ("I've already transferred 2000 to the account he gave me", "en", {"money_sent": True, "amount": "2000"}),
+    ("We paid the release fee of £450 two days ago", "en",
+     {"money_sent": True, "amount": "£450", "minutes_since_transfer": 2880.0}),
+    ("I deposited 10k into the platform", "en", {"money_sent": True, "amount": "10k"}),
+    ("Dad handed the courier an envelope of cash", "en", {"money_sent": True, "payment_channel": "cash"}),
+    ("made two bank transfers to him", "en", {"money_sent": True}),
+    ("lost $8,000 to the investment site", "en", {"money_sent": True, "amount": "$8,000"}),
+]
+
+MONEY_NOT_SENT = [
+    ("我没转", "zh", {"money_sent": False}),
+    ("还没转呢，他一直在催", "zh", {"money_sent": False, "still_in_contact": True}),
+    ("没给钱", "zh", {"money_sent": False}),
+    ("一分钱都没转", "zh", {"money_sent": False}),
+    ("钱还在卡里 没动", "zh", {"money_sent": False}),
+    ("我不想转，感觉不对劲", "zh", {"money_sent": False}),
+    ("他让我转钱我没转", "zh", {"money_sent": False}),
+    ("转账失败了，银行拦下来了", "zh", {"money_sent": False, "payment_channel": None}),
+    ("I haven't paid anything", "en", {"money_sent": False}),
+    ("didn't send anything, we only talked", "en", {"money_sent": False}),
+    ("No money has been sent yet", "en", {"money_sent": False}),
+    ("I was told to buy gift cards but I didn't", "en", {"money_sent": False}),
+    ("i didnt pay", "en", {"money_sent": False}),
+]
+
+# Questions, plans, instructions, quoted words, incoming money, other senses: no fact.
+MONEY_NOT_SAID = [
+    ("要不要转?", "zh"),
+    ("我需要转钱吗", "zh"),
+    ("should I pay?", "en"),
+    ("Do I need to send the money today?", "en"),
+    ("他说你把钱转到安全账户就没事", "zh"),
+    ("他把我转给了检察官", "zh"),
+    ("he transferred me to a prosecutor", "en"),
+    ("then he transferred the call to his supervisor", "en"),
+    ("I was transferred to another officer", "en"),
+    ("客服让我转账到指定账户", "zh"),
+    ("“请立即将资金转入安全账户”", "zh"),
+    ("他给我转了50块佣金", "zh"),
+    ("they paid me $20 for the first task", "en"),
+    ("如果我转了钱能追回吗", "zh"),
+    ("冒充公安的人打电话来", "zh"),
+    ("I got paid on Friday", "en"),
+    ("请问转账给对方后还能撤回吗", "zh"),
+    ("千万别转", "zh"),
+    ("he wants me to wire the money tomorrow", "en"),
+    ("你转了吗", "zh"),
+    ("the message said: you have paid the fee", "en"),
+]
+
+
+@pytest.mark.parametrize("text, lang, expected", MONEY_SENT + MONEY_NOT_SENT)
+def test_money_sent(text: str, lang: str, expected: Dict[str, Any]) -> None:
+    check(facts(text, lang), expected)
+
+
+@pytest.mark.parametrize("text, lang", MONEY_NOT_SAID)
+def test_no_money_fact_in_questions_quotes_and_other_senses(text: str, lang: str) -> None:
+    assert facts(text, lang).money_sent is None
+
+
+# ---------------------------------------------------------------------------
+# minutes_since_transfer and time_text, against NOW (Friday 15:00)
+
+TIMES = [
+    ("十分钟前转的", 10.0, "十分钟前"),
+    ("半个钟头前付的款", 30.0, "半个钟头前"),
+    ("两个小时前汇的", 120.0, "两个小时前"),
+    ("一个半小时前转了", 90.0, "一个半小时前"),
+    ("就在刚才转了5000", 5.0, "就在刚才"),
+    ("今天下午转的", 75.0, "今天下午"),
+    ("前天转的", 2940.0, "前天"),
+    ("上周转了三次", 10080.0, "上周"),
+    ("三天前转了一万", 4320.0, "三天前"),
+    ("二十分钟前转了", 20.0, "二十分钟前"),
+    ("昨晚8点转的", 1140.0, "昨晚8点"),
+    ("I paid just now", 5.0, "just now"),
+    ("I paid them 10 minutes ago", 10.0, "10 minutes ago"),
+    ("paid an hour ago", 60.0, "an hour ago"),
+    ("transferred the money this morning", 360.0, "this morning"),
+    ("last week I wired him 2,000 dollars", 10080.0, "last week"),
+    ("yesterday I sent her $800", 1500.0, "yesterday"),
+    ("十分钟", 10.0, "十分钟"),
+    ("刚刚", 5.0, "刚刚"),
+    ("大概半小时前吧", 30.0, "半小时前"),
+    ("about 2 days ago", 2880.0, "2 days ago"),
+    ("三天前加的微信，今天上午转了两万", 300.0, "今天上午"),
+    ("I sent the money at 2pm", 60.0, "at 2pm"),
+]
+
+
+@pytest.mark.parametrize("text, minutes, phrase", TIMES)
+def test_time_since_transfer(text: str, minutes: float, phrase: str) -> None:
+    result = facts(text)
+    assert (result.minutes_since_transfer, result.time_text) == (minutes, phrase)
+
+
+@pytest.mark.parametrize("text", [
+    "他十分钟前打电话来，我没转",  # no transfer: no time since it
+    "今天天气不错，出去走走",
+    "我三天前认识的他，聊得挺好",
+    "see you next week",
+])
+def test_no_transfer_time(text: str) -> None:
+    assert facts(text).minutes_since_transfer is None
+
+
+def test_time_follows_now() -> None:
+    morning = datetime(2024, 5, 10, 9, 0)  # the morning is still going on: halfway since 5:00
+    assert extract_facts("今天早上转的", "zh", morning).minutes_since_transfer == 120.0
+    evening = datetime(2024, 5, 10, 22, 0)
+    assert extract_facts("昨天转的", "zh", evening).minutes_since_transfer == 32 * 60.0
+
+
+# ---------------------------------------------------------------------------
+# Amounts: only money, never a phone number, a code, a date or an order number
+
+AMOUNTS = [
+    ("我手机号13812345678，转了3000", "3000"),
+    ("验证码是482913，我没给他", None),
+    ("订单号20240312881，付了199元", "199元"),
+    ("2024年3月5日转了3万", "3万"),
+    ("3月12号那天转了八千", "八千"),
+    ("他15:30打来的，我转了600", "600"),
+    ("卡号尾号6789，被转走了两万", "两万"),
+    ("I paid 3 times, $1,200 in total", "$1,200"),
+    ("转了3次，一共5万", "5万"),
+    ("我今年68岁 转了两万块", "两万块"),
+    ("call me back on 07700 900123, I sent $250", "$250"),
+    ("¥12,800", "¥12,800"),
+    ("两万块", "两万块"),
+    ("我先转了5000又转了2万", "2万"),
+    ("他给我返了50块，我后来充了3000", "3000"),
+    ("我今年65了", None),
+    ("room 402, flat 7", None),
+    ("I am 72 years old", None),
+]
+
+
+@pytest.mark.parametrize("text, amount", AMOUNTS)
+def test_amount_only_when_money(text: str, amount: Any) -> None:
+    assert facts(text).amount == amount
+
+
+# ---------------------------------------------------------------------------
+# payment_channel
+
+CHANNEL_CASES = [
+    ("支付宝转的", "alipay"),
+    ("微信转了他五千", "wechat_pay"),
+    ("用USDT付的", "crypto"),
+    ("买了苹果卡给他", "gift_card"),
+    ("取了现金交给上门的人", "cash"),
+    ("I bought Apple gift cards for them", "gift_card"),
+    ("paid through Western Union", "other"),
+    ("I paid with my credit card", "card_payment"),
+    ("我是在网银上转的", "bank_transfer"),
+    ("转了一笔比特币给他", "crypto"),
+    ("冒充支付宝客服打来的", None),
+    ("微信上认识的网友", None),
+    ("没用支付宝，用的微信转的", "wechat_pay"),
+    ("转了5000人民币", None),
+]
+
+
+@pytest.mark.parametrize("text, channel", CHANNEL_CASES)
+def test_payment_channel(text: str, channel: Any) -> None:
+    result = facts(text)
+    assert result.payment_channel == channel
+    assert channel is None or channel in CHANNELS
+
+
+# ---------------------------------------------------------------------------
+# What else went to them: app, screen, ID, card details, code, loan; and contact
+
+EXPOSURES = [
+    # app_installed
+    ("他让我下了个……软件 我下了", "app_installed", True),
+    ("下载了一个叫安全助手的app", "app_installed", True),
+    ("装了向日葵", "app_installed", True),
+    ("进了腾讯会议", "app_installed", True),
+    ("I installed AnyDesk like he said", "app_installed", True),
+    ("I downloaded the app he sent", "app_installed", True),
+    ("下栽了那个app", "app_installed", True),
+    ("我需要下载吗", "app_installed", None),
+    ("要不要下载这个软件？", "app_installed", None),
+    ("没有下载", "app_installed", False),
+    ("I didn't install anything", "app_installed", False),
+    ("He wants me to download TeamViewer", "app_installed", None),
+    # screen_shared
+    ("开了屏幕共享", "screen_shared", True),
+    ("屏幕共享了", "screen_shared", True),
+    ("他能看到我的手机屏幕", "screen_shared", True),
+    ("I shared my screen on zoom", "screen_shared", True),
+    ("gave him remote access", "screen_shared", True),
+    ("I didn't share my screen", "screen_shared", False),
+    ("他要我共享屏幕，我没同意", "screen_shared", False),
+    ("should I share my screen?", "screen_shared", None),
+    # id_given
+    ("身份证正反面拍照上传了", "id_given", True),
+    ("拍了身份证正反面", "id_given", True),
+    ("做了人脸识别", "id_given", True),
+    ("I sent him a photo of my passport", "id_given", True),
+    ("I did a face scan in the app", "id_given", True),
+    ("他要我的身份证照片，我没发", "id_given", False),
+    ("我没把身份证号告诉他", "id_given", False),
+    ("他说：“你把身份证拍给我”", "id_given", None),
+    # card_details_given
+    ("把银行卡号和密码都告诉他了", "card_details_given", True),
+    ("输入了支付密码", "card_details_given", True),
+    ("I gave him my card number and the CVV", "card_details_given", True),
+    ("I didn't give him my card details", "card_details_given", False),
+    ("卡号没给", "card_details_given", False),
+    ("I didn't give him my card number but I did give my PIN", "card_details_given", True),
+    # code_given
+    ("给了验证码", "code_given", True),
+    ("还没给他验证码", "code_given", False),
+    ("验证码我没告诉任何人", "code_given", False),
+    ("验证码是482913，我告诉他了", "code_given", True),
+    ("I read him the code from the text", "code_given", True),
+    ("he sent me a code and I read it out to him", "code_given", True),
+    ("银行发了验证码给我", "code_given", None),
+    ("I haven't shared any codes", "code_given", False),
+    ("短信截图发给他了", "code_given", True),
+    ("你把验证码发给我", "code_given", None),
+    ("Should I give him the code?", "code_given", None),
+    # loan_taken
+    ("借呗借了3万转给他了", "loan_taken", True),
+    ("在好几个网贷平台借了钱", "loan_taken", True),
+    ("他让我开通花呗，我没开", "loan_taken", False),
+    ("I took out a payday loan to pay them", "loan_taken", True),
+    ("I borrowed $2,000 from my sister", "loan_taken", True),
+    ("should I take a loan?", "loan_taken", None),
+    ("他说可以帮我办贷款", "loan_taken", None),
+    # still_in_contact
+    ("他一直在催", "still_in_contact", True),
+    ("还在通话", "still_in_contact", True),
+    ("电话还没挂", "still_in_contact", True),
+    ("他又打来了", "still_in_contact", True),
+    ("he's on the phone now", "still_in_contact", True),
+    ("they're calling again", "still_in_contact", True),
+    ("my mum is still on the line with them", "still_in_contact", True),
+    ("he hasn't hung up", "still_in_contact", True),
+    ("I hung up on him", "still_in_contact", False),
+    ("他已经把我拉黑了", "still_in_contact", False),
+    ("我把他删了", "still_in_contact", False),
+    ("他挂了电话又打来了", "still_in_contact", True),
+    ("we blocked his number", "still_in_contact", False),
+    ("没关系，我不着急", "still_in_contact", None),
+]
+
+
+@pytest.mark.parametrize("text, name, value", EXPOSURES)
+def test_what_else_went_to_them(text: str, name: str, value: Any) -> None:
+    assert getattr(facts(text), name) is value
+
+
+# ---------------------------------------------------------------------------
+# Mixed languages, typos, traditional characters, pasted chats, several facts at once
+
+COMBINED = [
+    ("我转了 500 dollars via PayPal", {"money_sent": True, "amount": "500 dollars", "payment_channel": "other"}),
+    ("he said 你要下载app, I installed it", {"app_installed": True}),
+    ("妈妈 already paid 两万", {"money_sent": True, "amount": "两万"}),
+    ("我已經轉帳了兩萬", {"money_sent": True, "amount": "兩萬"}),
+    ("transfered 500 yesterday", {"money_sent": True, "amount": "500", "minutes_since_transfer": 1500.0}),
+    ("客服：请您下载这个app，开启屏幕共享\n我：好的，下好了", {"app_installed": True, "screen_shared": None}),
+    ("Agent: please read me the code\nMe: ok I read it to him", {"code_given": True}),
+    ("I installed an app and shared my screen", {"app_installed": True, "screen_shared": True}),
+    ("今天上午用支付宝转了¥12,800，现在他还在通话",
+     {"money_sent": True, "minutes_since_transfer": 300.0, "amount": "¥12,800", "payment_channel": "alipay",
+      "still_in_contact": True}),
+    ("我没转，但是给了验证码", {"money_sent": False, "code_given": True}),
+    ("I didn't pay, but I gave him my ID and the code",
+     {"money_sent": False, "id_given": True, "code_given": True}),
+    ("他让我下了个软件开了共享屏幕 然后让我把卡号和验证码都发给他 我都发了 还没转钱",
+     {"app_installed": True, "screen_shared": True, "code_given": True, "money_sent": False}),
+    ("老人被冒充公检法骗了，用网银转了十二万到所谓安全账户，骗子还在打电话",
+     {"money_sent": True, "amount": "十二万", "payment_channel": "bank_transfer", "still_in_contact": True}),
+    ("My dad got a call from 'Amazon', he installed TeamViewer, they took control of his laptop "
+     "and he sent them $2,500 in Google Play cards an hour ago. They keep calling him.",
+     {"app_installed": True, "screen_shared": True, "money_sent": True, "amount": "$2,500",
+      "payment_channel": "gift_card", "minutes_since_transfer": 60.0, "still_in_contact": True}),
+]
+
+
+# Longer first-person accounts, as frightened people write them
+ACCOUNTS = [
+    ("您好，我想问一下，我刚刚接到一个自称是派出所的电话，说我的卡涉嫌洗钱，我已经转了6万过去了，"
+     "现在他们还在电话里让我继续转，怎么办啊",
+     {"money_sent": True, "minutes_since_transfer": 5.0, "amount": "6万", "still_in_contact": True}),
+    ("警察同志，我爸今天早上被骗了，对方冒充我表哥说急需用钱，我爸就用微信给他转了9000，后来发现不对，现在联系不上了",
+     {"money_sent": True, "minutes_since_transfer": 450.0, "amount": "9000", "payment_channel": "wechat_pay",
+      "still_in_contact": False}),
+    ("A man rang saying he was from my internet provider and told me to install something called AnyDesk. I did. "
+     "Then he said I had been refunded too much and had to send back $700 in gift cards. I bought them at the "
+     "supermarket about 40 minutes ago and read him the numbers. He is still on the phone with me.",
+     {"app_installed": True, "money_sent": True, "amount": "$700", "payment_channel": "gift_card",
+      "minutes_since_transfer": 40.0, "still_in_contact": True}),
+    ("my aunt got a text about a held parcel, she clicked the link and entered her card details. she didnt pay "
+     "anything else", {"card_details_given": True, "money_sent": False}),
+    ("做任务的，先做了几单返了佣金，后来让我充值做大单，我前后充了四次一共3万6，现在提现不了，客服也不回了",
+     {"money_sent": True, "amount": "3万6", "still_in_contact": False}),
+    ("他让我下载了一个会议软件，开了共享屏幕，然后他操作我的手机银行，转走了4万多",
+     {"app_installed": True, "screen_shared": True, "money_sent": True, "amount": "4万多"}),
+    ("对方要我提供身份证正反面和银行卡号，我只给了身份证，卡号没给", {"id_given": True, "card_details_given": False}),
+    ("没有转账，也没有给验证码，就是加了个微信", {"money_sent": False, "code_given": False}),
+    ("我没有下载任何软件，也没共享屏幕", {"app_installed": False, "screen_shared": False}),
+    ("昨天在一个贷款平台申请了贷款，对方说要先交2000解冻金，我还没交",
+     {"loan_taken": True, "money_sent": False, "minutes_since_transfer": None}),
+    ("i was about to send the money but my son stopped me", {"money_sent": None}),
+    ("He asked for the code that was sent to my phone. I gave it to him.", {"code_given": True}),
+    ("Should I give them my bank details? they say they will refund me 500",
+     {"card_details_given": None, "money_sent": None}),
+    ("我转了吗？我也不记得了", {"money_sent": None}),
+    ("我老婆已经把三万转到那个账户了，我现在该怎么办", {"money_sent": True, "amount": "三万"}),
+]
+
+
+@pytest.mark.parametrize("text, expected", ACCOUNTS)
+def test_first_person_accounts(text: str, expected: Dict[str, Any]) -> None:
+    check(facts(text), expected)
+
+
+@pytest.mark.parametrize("text, expected", COMBINED)
+def test_mixed_and_combined(text: str, expected: Dict[str, Any]) -> None:
+    check(facts(text), expected)
+
+
+@pytest.mark.parametrize("text", [
+    "您的快递已到丰巢柜，取件码 3321",
+    "今天天气不错",
+    "I love you, call me when you land",
+    "妈，我换号了，这是我新号码",
+    "Your parcel is waiting, reply STOP to opt out",
+    "晚上一起吃饭吗",
+])
+def test_ordinary_text_states_nothing(text: str) -> None:
+    assert facts(text) == Facts()
+
+
+# ---------------------------------------------------------------------------
+# A short answer to the question just asked
+
+@pytest.mark.parametrize("text, asked, name, value", [
+    ("还没", "money_sent", "money_sent", False),
+    ("是的", "code_given", "code_given", True),
+    ("no", "screen_shared", "screen_shared", False),
+    ("600", "amount", "amount", "600"),
+    ("微信", "payment_channel", "payment_channel", "wechat_pay"),
+    ("大概十分钟", "minutes_since_transfer", "minutes_since_transfer", 10.0),
+    ("还没", None, "money_sent", None),
+])
+def test_answer_to_the_question_asked(text: str, asked: Any, name: str, value: Any) -> None:
+    assert getattr(facts(text, asked=asked), name) == value
+
+
+def test_empty_and_blank_texts() -> None:
+    assert facts("") == Facts()
+    assert facts("   \n ") == Facts()
+
+
+# ---------------------------------------------------------------------------
+# Speed and safety: linear time, checked patterns
+
+ADVERSARIAL = [
+    "转" * 5000, "0" * 5000, "我" + " " * 5000, "转了" * 2500, "1 " * 2500, "，" * 5000, "“" * 5000,
+    "i didn't " * 560, "paid " * 1000, "下了个软件" * 1000, "客服：" * 1700, "$1," * 1700, "1" + " " * 5000,
+    "十" * 5000, "a" * 5000, "给我" * 2500, "昨天下午3点" * 800,
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=[f"adversarial-{i}" for i in range(len(ADVERSARIAL))])
+def test_long_adversarial_input_is_fast(text: str) -> None:
+    load_rules()
+    best = min(_timed(text) for _ in range(2))
+    assert best < 0.2
+
+
+def _timed(text: str) -> float:
+    start = time.perf_counter()
+    extract_facts(text, "zh", NOW)
+    return time.perf_counter() - start
+
+
+def test_times_and_amounts_are_linear_too() -> None:
+    from bot.amounts import parse_amount
+    from bot.timeparse import minutes_ago
+
+    for text in ("1" + " " * 5000, "0" * 5000, "十" * 5000, "我" + " " * 5000):
+        start = time.perf_counter()
+        minutes_ago(text)
+        parse_amount(text)
+        find_times(text, NOW)
+        assert time.perf_counter() - start < 0.2
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+", r"\d+", r"(.*)*", r".*x", r"(?:ab{0,50}){0,50}", r"(a)\1"])
+def test_slow_patterns_are_refused(pattern: str) -> None:
+    with pytest.raises(FactsRulesError):
+        check_linear(pattern, max_repeat=60, max_nested=400)
+
+
+@pytest.mark.parametrize("pattern", [r".{0,8}", r"转(?:了|过)", r"\d{1,9}(?:,\d{3}){0,3}", r"(?<![\d])x"])
+def test_bounded_patterns_are_accepted(pattern: str) -> None:
+    check_linear(pattern, max_repeat=60, max_nested=400)
+
+
+def test_a_broken_edit_fails_on_load() -> None:
+    data = yaml.safe_load(FACTS_FILE.read_text(encoding="utf-8"))
+    parse_rules(data)
+    slow = copy.deepcopy(data)
+    slow["fields"]["money_sent"]["positive"].append("(转.*)*了")
+    with pytest.raises(FactsRulesError, match="unbounded"):
+        parse_rules(slow)
+    broken = copy.deepcopy(data)
+    broken["fields"]["code_given"]["positive"][0] = "(unclosed"
+    with pytest.raises(FactsRulesError, match="bad pattern"):
+        parse_rules(broken)
+    missing = copy.deepcopy(data)
+    del missing["fields"]["loan_taken"]
+    with pytest.raises(FactsRulesError, match="loan_taken"):
+        parse_rules(missing)
+    unknown = copy.deepcopy(data)
+    unknown["fields"]["money_sent"]["positive"].append({"re": "转了", "requires": "nowhere"})
+    with pytest.raises(FactsRulesError, match="context"):
+        parse_rules(unknown)
+
+
+def test_rules_are_loaded_once() -> None:
+    assert load_rules() is load_rules()
+
+
+def test_facts_interface() -> None:
+    result = facts("转了")
+    assert set(BOOL_FIELDS) <= set(result.__dataclass_fields__)
+    with pytest.raises(AttributeError):
+        result.money_sent = False  # type: ignore[misc]
