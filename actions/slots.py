@@ -14,7 +14,8 @@ once per conversation.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -36,6 +37,13 @@ MAX_BUBBLE = {"zh": 200, "en": 500}
 HIGH_STEPS_LOSS = (0, 1)
 HIGH_STEPS_EXPOSED = (1, 2)
 VERDICTS = {"scam": "scam", "none": "clear", "unsure": "unsure"}
+# Saying one has been defrauded counts as a loss at an unknown time (golden time); a question does not.
+SAID_SCAMMED = re.compile(
+    r"(?<!是不是)(?<!会不会)(?<!是否)(?<!怕)(?<!以免)(?<!防止)(?<!没有)(?<!没)(?<!不)(?<!别)被骗了(?![吗吧么？?])"
+    r"|\b(i|we|she|he|they|mum|mom|dad)('ve| have| has| had|'s| got| was| were| just got)( been| got)?"
+    r" (scammed|conned|defrauded|cheated)\b",
+    re.IGNORECASE,
+)
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
 ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
 # Any of these done means a code, the screen, an app, ID or card details or a loan went to them.
@@ -57,13 +65,20 @@ def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optio
         return {}
     facts = extract_facts(text, lang, asked=requested if requested in ASKABLE else None)
     found: Dict[str, Any] = {}
-    if facts.money_sent is not None and (facts.money_sent or slots.get("money_sent") is None):
-        found["money_sent"] = facts.money_sent
-    money_left = bool(facts.money_sent) or bool(slots.get("money_sent"))
+    money_sent = facts.money_sent
+    if money_sent is None and SAID_SCAMMED.search(text):
+        money_sent = True  # "我被骗了", "I've been scammed": a loss at a time not known yet
+    if money_sent is None and requested == "money_sent" and (
+        facts.payment_channel or facts.amount or facts.minutes_since_transfer is not None
+    ):
+        money_sent = True  # "by bank transfer from my card" answers "have you sent money?"
+    if money_sent is not None and (money_sent or slots.get("money_sent") is None):
+        found["money_sent"] = money_sent
+    money_left = bool(money_sent) or bool(slots.get("money_sent"))
     if facts.minutes_since_transfer is not None and (money_left or requested == "time_since_transfer"):
         found["minutes_since_transfer"] = float(facts.minutes_since_transfer)
         found["time_since_transfer"] = _short(facts.time_text) or _short(text)
-    if facts.amount and (facts.money_sent or requested == "amount" or slots.get("amount") is None and money_left):
+    if facts.amount and (money_sent or requested == "amount" or slots.get("amount") is None and money_left):
         found["amount"] = _short(facts.amount)
     if facts.payment_channel and (money_left or requested == "payment_channel"):
         found["payment_channel"] = facts.payment_channel
@@ -97,20 +112,32 @@ def high_risk_text(lang: str, loss: bool, exposed: bool) -> str:
         picked.pop()
 
 
-def page_language(tracker: Tracker) -> Optional[str]:
-    """The language the page's switch sends with the message (bot/channels/webchat.py: metadata.lang)."""
+def page_languages(tracker: Tracker) -> Tuple[Optional[str], Optional[str], bool]:
+    """The page's switch (bot/channels/webchat.py sends it as metadata.lang) with this message and
+    with the one before, and whether there was a message before."""
+    found: List[Optional[str]] = []
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             lang = (event.get("metadata") or {}).get("lang")
-            return lang if lang in SUPPORTED else None
-    return None
+            found.append(lang if lang in SUPPORTED else None)
+            if len(found) == 2:
+                break
+    current = found[0] if found else None
+    previous = found[1] if len(found) > 1 else None
+    return current, previous, len(found) > 1
 
 
 def reply_language_of_message(tracker: Tracker) -> str:
-    """The person's own words decide; a message without any (a button, "ok") follows the page's switch."""
+    """The person's own words decide. A message without any (a button, "ok") keeps the conversation's
+    language, unless the page's switch was just flipped (or this is the first message)."""
     entity = next(tracker.get_latest_entity_values("language"), None)
     spoken = entity if entity in SUPPORTED else detect_language(message_text(tracker))
-    return spoken or page_language(tracker) or conversation_language(tracker)
+    if spoken:
+        return spoken
+    page, before, had_before = page_languages(tracker)
+    if page and (not had_before or page != before):
+        return page
+    return conversation_language(tracker)
 
 
 def money_just_left(slots: Mapping[str, Any]) -> bool:

@@ -247,6 +247,30 @@ def test_the_reply_follows_the_persons_own_words_then_the_page_switch(text: str,
     assert slots.get("language", "zh") == expected
 
 
+def test_a_message_without_words_keeps_the_language_unless_the_page_switch_was_flipped() -> None:
+    def tracker(page_before: str, page_now: str) -> Tracker:
+        t = with_parse(make_tracker("ok", intent="affirm", slots={"language": "en"}), lang=page_now)
+        before = {"event": "user", "text": "my boss asked me to buy gift cards", "metadata": {"lang": page_before}}
+        t.events.insert(0, before)
+        return t
+
+    assert extract(tracker("zh", "zh"))[1].get("language", "en") == "en"  # the page's default, never touched
+    assert extract(tracker("en", "zh"))[1]["language"] == "zh"  # the person flipped the switch
+
+
+@pytest.mark.parametrize("text", ["我被骗了 怎么办啊", "I've been scammed"])
+def test_saying_one_was_scammed_is_golden_time(text: str) -> None:
+    messages, slots = extract(make_tracker(text, intent="scam_other"))
+    assert messages[0]["response"] == "utter_critical_steps" and slots["money_sent"] is True
+
+
+def test_a_payment_described_in_answer_to_the_money_question_means_yes() -> None:
+    tracker = make_tracker("by bank transfer from my ICBC card", intent="inform", active_loop="triage_form",
+                           slots={"language": "en", "requested_slot": "money_sent", "scam_type": "romance"})
+    _, slots = extract(tracker)
+    assert slots["money_sent"] is True and slots["payment_channel"]
+
+
 def test_a_language_switch_rewrites_the_case_texts() -> None:
     zh = case_texts("romance", [], "zh")
     tracker = make_tracker("please answer in English", intent="switch_language",
