@@ -135,7 +135,7 @@ def reply_language_of_message(tracker: Tracker) -> str:
     if spoken:
         return spoken
     page, before, had_before = page_languages(tracker)
-    if page and (not had_before or page != before):
+    if page and (not had_before or (before is not None and page != before)):
         return page
     return conversation_language(tracker)
 
