@@ -92,6 +92,8 @@ class Rule:
 @dataclass(frozen=True)
 class Cue:
     pattern: Pattern[str]  # ends at the end of the window
+    reach: int  # the longest stretch it can match: only that much of the window is searched
+    anchored: bool  # uses ^ (the clause start)
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,12 @@ class _Compiler:
         return self.compile("|".join(f"(?:{self.expand(p)})" for p in patterns))
 
 
+def _width(pattern: str) -> int:
+    """The most characters the pattern can match (bounded: check_linear allows no unbounded repeat)."""
+    sre_parse = _repeat_codes()[0]
+    return int(min(sre_parse.parse(pattern).getwidth()[1], 10_000))
+
+
 def _require(data: Mapping[str, Any], key: str) -> Any:
     if key not in data:
         raise FactsRulesError(f"facts.yml: missing `{key}`")
@@ -248,7 +256,8 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
             part = _require(entry, lang)
             gap = int(part.get("gap", 6))
             joined = "|".join(f"(?:{comp.expand(p)})" for p in _require(part, "patterns"))
-            compiled.append(Cue(comp.compile(f"(?:{joined}).{{0,{gap}}}$", 0)))
+            pattern = comp.compile(f"(?:{joined}).{{0,{gap}}}$", 0)
+            compiled.append(Cue(pattern, _width(pattern.pattern), "^" in joined))
         cues[name] = tuple(compiled)
     for name in AFTER_CUES:
         entry = _require(cue_data, name)
@@ -370,10 +379,6 @@ class _Text:
         i = bisect.bisect_right(self.quoted_starts, pos) - 1
         return i >= 0 and self.quoted[i][0] <= pos < self.quoted[i][1]
 
-    def clause_end_char(self, pos: int) -> str:
-        _, end = self.clause_of(pos)
-        return self.norm[end] if end < len(self.norm) else ""
-
 
 def _normalise(text: str, rules: Rules) -> _Text:
     chars: List[str] = []
@@ -466,8 +471,7 @@ def _prepare(raw: str, rules: Rules) -> _Text:
                 clauses[i] = "\n"
                 bounds.append(i)
     for i, char in enumerate(clauses):  # a clause starts and ends with a word, not a space
-        if char == " " and ((i and clauses[i - 1] == "\n") or (i + 1 < len(clauses) and norm[i + 1] == "\n")
-                            or (i + 1 < len(clauses) and clauses[i + 1] == "\n")):
+        if char == " " and ((i and clauses[i - 1] == "\n") or (i + 1 < len(clauses) and clauses[i + 1] == "\n")):
             clauses[i] = "\n"
             bounds.append(i)
     text.clause_bounds = sorted(set(bounds))
@@ -517,7 +521,16 @@ def _keep_longest(items: List[Tuple[int, int, Any]]) -> List[Tuple[int, int, Any
 
 
 def _cue(rules: Rules, name: str, window: str) -> bool:
-    return any(cue.pattern.search(window) for cue in rules.cues[name])
+    """A cue word of this class ends within its gap before the end of the window.
+
+    The window is cut to the cue's reach (its longest match), unless the cue looks for the
+    clause start (`^`), which needs the window from there.
+    """
+    for cue in rules.cues[name]:
+        part = window if cue.anchored else window[-cue.reach:]
+        if cue.pattern.search(part):
+            return True
+    return False
 
 
 def _after(rules: Rules, name: str, rest: str) -> bool:
@@ -532,9 +545,11 @@ def _read(text: _Text, rules: Rules, name: str, rule: Rule, match: re.Match[str]
     verb_end = match.end("v") if groups.get("v") is not None else match.end()
     if text.in_quote(verb):
         return None
-    if rule.requires and not present.setdefault(
-            rule.requires, bool(rules.contexts[rule.requires].search(text.acts))):
-        return None
+    if rule.requires:
+        if rule.requires not in present:
+            present[rule.requires] = bool(rules.contexts[rule.requires].search(text.acts))
+        if not present[rule.requires]:
+            return None
     clause_start, clause_end = text.clause_of(verb)
     window = text.clauses[max(clause_start, verb - rules.window):verb]
     rest = text.clauses[verb_end:clause_end]
@@ -606,6 +621,7 @@ def _ellipsis_hits(text: _Text, rules: Rules, found: Dict[str, List[_Hit]]) -> N
         return
     objects.sort()
     positions = [pos for pos, _ in objects]
+    hit_starts = {name: sorted(h.start for h in hits) for name, hits in found.items()}
     for pattern in rules.ellipsis:
         for count, match in enumerate(pattern.finditer(text.acts)):
             if count >= rules.max_matches:
@@ -620,9 +636,10 @@ def _ellipsis_hits(text: _Text, rules: Rules, found: Dict[str, List[_Hit]]) -> N
                 if verb_pattern.search(verb_text) and any(n == field_name for _, n in objects[: i + 1]):
                     name = field_name
                     break
-            if text.in_quote(verb) or any(h.sentence == text.sentence_of(verb) and h.start >= match.start()
-                                          and h.end <= match.end() for h in found[name]):
-                continue
+            starts = hit_starts[name]
+            j = bisect.bisect_left(starts, match.start())
+            if text.in_quote(verb) or (j < len(starts) and starts[j] < match.end()):
+                continue  # the clause already says it explicitly
             clause_start, _ = text.clause_of(verb)
             window = text.clauses[max(clause_start, verb - rules.window):verb]
             if _cue(rules, "question", window) or _cue(rules, "modal", window) or _cue(rules, "request", window):
@@ -648,14 +665,40 @@ def _verdict(name: str, hits: List[_Hit]) -> Optional[bool]:
 # ---------------------------------------------------------------------------
 # Time, amount, channel: the ones nearest to the money leaving
 
-def _distance(text: _Text, pos: int, anchors: Sequence[_Hit]) -> float:
-    if not anchors:
-        return float(pos)
-    sentence = text.sentence_of(pos)
-    return min(abs(pos - a.verb) + (0 if a.sentence == sentence else 10_000) for a in anchors)
+class _Anchors:
+    """Where money left (the verbs of the acts), for "nearest to it" in O(log n)."""
+
+    def __init__(self, text: _Text, hits: Sequence[_Hit]) -> None:
+        self.text = text
+        self.verbs = sorted(h.verb for h in hits)
+        self.sentences = [text.sentence_of(v) for v in self.verbs]
+        self.sentence_set = set(self.sentences)
+
+    def __bool__(self) -> bool:
+        return bool(self.verbs)
+
+    def distance(self, pos: int) -> float:
+        """Characters to the nearest act, counting one in another sentence as much further."""
+        if not self.verbs:
+            return float(pos)
+        sentence = self.text.sentence_of(pos)
+        i = bisect.bisect_left(self.verbs, pos)
+        best = float("inf")
+        for j in (i - 1, i):  # sentences follow positions: the nearest in the sentence is a neighbour
+            if 0 <= j < len(self.verbs):
+                far = 0 if self.sentences[j] == sentence else 10_000
+                best = min(best, abs(pos - self.verbs[j]) + far)
+        return best
+
+    def in_sentence(self, pos: int) -> bool:
+        return self.text.sentence_of(pos) in self.sentence_set
+
+    def in_span(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.verbs, start)
+        return i < len(self.verbs) and self.verbs[i] < end
 
 
-def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool], paid: List[_Hit],
+def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool], paid: _Anchors,
                  short: bool, asked: Optional[str]) -> Optional[TimeMention]:
     """The time of the transfer: the time phrase nearest the money leaving, or a message that is only a time."""
     if money is False:
@@ -666,7 +709,7 @@ def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool]
     if not mentions:
         return None
     if paid:
-        return min(mentions, key=lambda m: _distance(text, m.start, paid))
+        return min(mentions, key=lambda m: paid.distance(m.start))
     for mention in mentions:
         rest = (text.norm[:mention.start] + " " + text.norm[mention.end:]).strip()
         if asked_time or rules.time_answer.search(rest):
@@ -690,7 +733,7 @@ def _overlaps(spans: List[Tuple[int, int]], starts: List[int], ends: List[int], 
 _MAGNITUDE = re.compile(r"[万千百亿]|\d\s{0,2}(?:k|w|m)\b|thousand|million|grand", re.IGNORECASE)
 
 
-def _choose_amount(text: _Text, rules: Rules, paid: List[_Hit], short: bool,
+def _choose_amount(text: _Text, rules: Rules, paid: _Anchors, short: bool,
                    asked: Optional[str]) -> Optional[str]:
     blocked = _blocked(text, rules)
     starts = [s for s, _ in blocked]
@@ -708,20 +751,21 @@ def _choose_amount(text: _Text, rules: Rules, paid: List[_Hit], short: bool,
         before = text.norm[max(clause_start, start - 14):start]
         after = text.norm[end:min(clause_end, end + 12)]
         digits = sum(c.isdigit() for c in mention.text)
-        marked = mention.currency or bool(_MAGNITUDE.search(mention.text))
-        if mention.currency and not _MAGNITUDE.search(mention.text) and mention.value < 10 and not digits:
-            marked = False  # "一块" is mostly "together" or "a piece"
+        currency = mention.currency
+        if currency and not digits and mention.value < 100 and not _MAGNITUDE.search(mention.text):
+            currency = False  # "这一块", "两块" are mostly "part" or "pieces"
+        marked = currency or bool(_MAGNITUDE.search(mention.text))
         context = bool(rules.amount_before.search(before) or rules.amount_after.search(after))
         answer = (short or asked == "amount") and bool(
             rules.amount_answer.search((text.norm[:start] + " " + text.norm[end:]).strip()))
-        in_paid = 1 if paid and any(text.sentence_of(start) == h.sentence for h in paid) else 0
-        if digits >= 9 and not mention.currency or digits >= 7 and not marked:
+        in_paid = 1 if paid.in_sentence(start) else 0
+        if digits >= 9 and not currency or digits >= 7 and not marked:
             continue  # a card, phone or order number
-        if not (context or answer or mention.currency or marked and in_paid):
+        if not (context or answer or currency or marked and in_paid):
             continue
         total = 1 if rules.amount_total.search(before) else 0
         quoted = 0 if text.in_quote(start) else 1
-        near = -_distance(text, start, paid) if paid else -start
+        near = -paid.distance(start) if paid else -start
         candidates.append(((total, in_paid + quoted, near if not total else mention.value, mention.value),
                            mention))
     if not candidates:
@@ -730,7 +774,7 @@ def _choose_amount(text: _Text, rules: Rules, paid: List[_Hit], short: bool,
     return text.span_text(best.start, best.end)
 
 
-def _choose_channel(text: _Text, rules: Rules, paid: List[_Hit], short: bool,
+def _choose_channel(text: _Text, rules: Rules, paid: _Anchors, short: bool,
                     asked: Optional[str]) -> Optional[str]:
     spans: List[Tuple[int, int, Any]] = []
     for name, (strong, weak) in rules.channels.items():
@@ -753,13 +797,14 @@ def _choose_channel(text: _Text, rules: Rules, paid: List[_Hit], short: bool,
         answer = len(text.norm) <= rules.short_channel_chars or asked == "payment_channel"
         if not answer and (kind == "weak" or not paid):
             clause = text.acts[clause_start:start] + " " + text.acts[end:clause_end]
-            if not rules.pay_words.search(clause):
+            paid_here = paid.in_span(clause_start, clause_end)
+            if not (paid_here or rules.pay_words.search(clause)):
                 continue
         mentions.append((start, name))
     if not mentions:
         return None
     if paid:
-        return min(mentions, key=lambda m: _distance(text, m[0], paid))[1]
+        return min(mentions, key=lambda m: paid.distance(m[0]))[1]
     return mentions[0][1]
 
 
@@ -791,7 +836,7 @@ def extract_facts(text: str, lang: str, now: Optional[datetime] = None, *,
             values[asked] = False
 
     money = values["money_sent"]
-    paid = [h for h in hits["money_sent"] if h.value]
+    paid = _Anchors(prepared, [h for h in hits["money_sent"] if h.value])
     mention = _choose_time(prepared, rules, now, money, paid, short, asked)
     return Facts(
         money_sent=money,

@@ -84,6 +84,9 @@ MONEY_NOT_SENT = [
     ("No money has been sent yet", "en", {"money_sent": False}),
     ("I was told to buy gift cards but I didn't", "en", {"money_sent": False}),
     ("i didnt pay", "en", {"money_sent": False}),
+    ("我差点就转了，幸好我儿子拦住了", "zh", {"money_sent": False}),
+    ("I nearly paid them", "en", {"money_sent": False}),
+    ("I was going to pay but didn't", "en", {"money_sent": False}),
 ]
 
 # Questions, plans, instructions, quoted words, incoming money, other senses: no fact.
@@ -108,6 +111,8 @@ MONEY_NOT_SAID = [
     ("千万别转", "zh"),
     ("he wants me to wire the money tomorrow", "en"),
     ("你转了吗", "zh"),
+    ("请勿向陌生账户转账", "zh"),
+    ("- never send money to someone you have not met", "en"),
     ("the message said: you have paid the fee", "en"),
 ]
 
@@ -197,6 +202,8 @@ AMOUNTS = [
     ("我今年65了", None),
     ("room 402, flat 7", None),
     ("I am 72 years old", None),
+    ("我们公司在这一块投入很大", None),
+    ("装机容量达到462.9万千瓦", None),
 ]
 
 
@@ -287,6 +294,9 @@ EXPOSURES = [
     ("短信截图发给他了", "code_given", True),
     ("你把验证码发给我", "code_given", None),
     ("Should I give him the code?", "code_given", None),
+    ("For your security, never share verification codes or passwords.", "code_given", None),
+    ("本行不会要求您提供短信验证码", "code_given", None),
+    ("scan the QR code that was sent to you", "code_given", None),
     # loan_taken
     ("借呗借了3万转给他了", "loan_taken", True),
     ("在好几个网贷平台借了钱", "loan_taken", True),
@@ -371,7 +381,7 @@ ACCOUNTS = [
     ("我没有下载任何软件，也没共享屏幕", {"app_installed": False, "screen_shared": False}),
     ("昨天在一个贷款平台申请了贷款，对方说要先交2000解冻金，我还没交",
      {"loan_taken": True, "money_sent": False, "minutes_since_transfer": None}),
-    ("i was about to send the money but my son stopped me", {"money_sent": None}),
+    ("i was about to send the money but my son stopped me", {"money_sent": False}),
     ("He asked for the code that was sent to my phone. I gave it to him.", {"code_given": True}),
     ("Should I give them my bank details? they say they will refund me 500",
      {"card_details_given": None, "money_sent": None}),
@@ -430,6 +440,7 @@ ADVERSARIAL = [
     "转" * 5000, "0" * 5000, "我" + " " * 5000, "转了" * 2500, "1 " * 2500, "，" * 5000, "“" * 5000,
     "i didn't " * 560, "paid " * 1000, "下了个软件" * 1000, "客服：" * 1700, "$1," * 1700, "1" + " " * 5000,
     "十" * 5000, "a" * 5000, "给我" * 2500, "昨天下午3点" * 800,
+    "转了500 " * 700, "微信转了" * 1250, "我没发。身份证。" * 600, "I paid $5, " * 500, "昨天转了3万。" * 700,
 ]
 
 
