@@ -68,6 +68,14 @@ MONEY_SENT = [
     ("Dad handed the courier an envelope of cash", "en", {"money_sent": True, "payment_channel": "cash"}),
     ("made two bank transfers to him", "en", {"money_sent": True}),
     ("lost $8,000 to the investment site", "en", {"money_sent": True, "amount": "$8,000"}),
+    ("打了2w过去", "zh", {"money_sent": True, "amount": "2w"}),
+    ("刚转完", "zh", {"money_sent": True, "minutes_since_transfer": 5.0}),
+    ("钱已经过去了", "zh", {"money_sent": True}),
+    ("zfb转了800", "zh", {"money_sent": True, "amount": "800", "payment_channel": "alipay"}),
+    ("转了两万五", "zh", {"money_sent": True, "amount": "两万五"}),
+    ("I had to pay a fee of $300", "en", {"money_sent": True, "amount": "$300"}),
+    ("sent an e-transfer of 400 this morning", "en",
+     {"money_sent": True, "amount": "400", "payment_channel": "bank_transfer", "minutes_since_transfer": 360.0}),
 ]
 
 MONEY_NOT_SENT = [
@@ -133,6 +141,8 @@ def test_no_money_fact_in_questions_quotes_and_other_senses(text: str, lang: str
 TIMES = [
     ("十分钟前转的", 10.0, "十分钟前"),
     ("半个钟头前付的款", 30.0, "半个钟头前"),
+    ("10来分钟前转的", 10.0, "10来分钟前"),
+    ("一个钟前转的", 60.0, "一个钟前"),
     ("两个小时前汇的", 120.0, "两个小时前"),
     ("一个半小时前转了", 90.0, "一个半小时前"),
     ("就在刚才转了5000", 5.0, "就在刚才"),
@@ -257,6 +267,7 @@ EXPOSURES = [
     ("没有下载", "app_installed", False),
     ("I didn't install anything", "app_installed", False),
     ("He wants me to download TeamViewer", "app_installed", None),
+    ("He made me install an app", "app_installed", True),
     # screen_shared
     ("开了屏幕共享", "screen_shared", True),
     ("屏幕共享了", "screen_shared", True),
