@@ -4,20 +4,25 @@
     facts.money_sent, facts.minutes_since_transfer, facts.amount, facts.app_installed
     -> True, 5.0, "两万", True
 
-Pure Python, no model. The words live in `knowledge/facts.yml` (loaded once, checked on load);
-this module only applies them:
+Pure Python, no model. The words live in `knowledge/facts.yml` (loaded and checked once, when
+this module is imported); this module only applies them:
 
 1. The text is normalised (case, width, traditional characters, spaces, misspellings) with a
    map back to the original, so an amount or a time is returned as the person wrote it.
 2. It is cut into clauses and sentences; quoted words (“…”, "他说：…", the other side's turns
    of a pasted chat) are marked; `exclusions` are blanked out ("把我转给了检察官").
-3. Each field's patterns are matched; each match is read in its clause: a question or a plan
-   ("要不要转", "should I pay?") is no fact, a negation ("我没转") makes it False, an act of
-   the one spoken to ("你把钱转到…") or reported speech is no fact, and a Chinese act counts
-   only when done (了/过/已经, or a state). Both languages are read whatever `lang` says.
-4. The time and the amount nearest to the money leaving are chosen; the channel likewise.
+3. Each field's patterns are matched and each match is read in its clause: a question or a
+   hypothesis ("要不要转", "should I pay?"), the act of the one spoken to ("你把钱转到…"),
+   reported speech, a warning ("请勿转账") or a plan is no fact; a negation ("我没转") makes
+   it False; a Chinese act counts only when done (了/过/已经, or a state). A clause without an
+   object ("我没发", "but I didn't") is about the last object named before it. Both
+   languages are read whatever `lang` says.
+4. The time, the amount and the channel nearest to the money leaving are chosen; without a
+   transfer, only a message that is nothing but a time or an amount ("十分钟前", "600")
+   gives one (the answer to the question just asked).
 
-Everything runs in linear time in the length of the text (see the loader's checks).
+Everything runs in linear time in the length of the text: the loader refuses unbounded and
+nested repeats, texts are read up to `max_chars`, and each field reads at most `max_matches`.
 """
 
 from __future__ import annotations
@@ -496,7 +501,7 @@ def _prepare(raw: str, rules: Rules) -> _Text:
 
 @dataclass(frozen=True)
 class _Hit:
-    field: str
+    name: str
     start: int
     end: int
     verb: int
@@ -852,3 +857,7 @@ def extract_facts(text: str, lang: str, now: Optional[datetime] = None, *,
         loan_taken=values["loan_taken"],
         still_in_contact=values["still_in_contact"],
     )
+
+
+# Checked when imported (the action server's start): a broken edit of facts.yml fails there, not in a chat.
+load_rules()
