@@ -129,6 +129,10 @@ class Rules:
     ellipsis_verbs: Dict[str, Pattern[str]]
     amount_answer: Pattern[str]
     time_answer: Pattern[str]
+    time_other_before: Pattern[str]
+    time_other_event: Pattern[str]
+    time_alone: Pattern[str]
+    follows: Tuple[Pattern[str], ...]
     fields: Dict[str, Tuple[Rule, ...]]
     state_fields: Tuple[str, ...]
     pay_words: Pattern[str]
@@ -327,6 +331,10 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         objects={name: comp.compile(p) for name, p in _require(data, "objects").items()},
         amount_answer=comp.compile(_require(data, "amount_answer"), 0),
         time_answer=comp.compile(_require(data, "time_answer"), 0),
+        time_other_before=comp.compile(_require(data, "time_other_before"), 0),
+        time_other_event=comp.compile(_require(data, "time_other_event"), 0),
+        time_alone=comp.compile(_require(data, "time_alone"), 0),
+        follows=tuple(comp.compile(_require(_require(cue_data, "follows"), lang), 0) for lang in ("zh", "en")),
         ellipsis_verbs={name: comp.compile(p, 0) for name, p in _require(data, "ellipsis_verbs").items()},
         fields=fields,
         state_fields=tuple(state_fields),
@@ -538,6 +546,17 @@ def _cue(rules: Rules, name: str, window: str) -> bool:
     return False
 
 
+def _someone_elses(rules: Rules, window: str) -> bool:
+    """The words before a verb make it another's act or words: the one spoken to, reported speech,
+    a rule. Doing what someone said ("按照客服说的把钱转了") is the person's own act: that phrase is
+    taken out of the window first."""
+    if _cue(rules, "other_actor", window):
+        return True
+    for pattern in rules.follows:
+        window = pattern.sub(lambda m: "\u2592" * len(m.group(0)), window)
+    return _cue(rules, "speech", window) or _cue(rules, "request", window)
+
+
 def _after(rules: Rules, name: str, rest: str) -> bool:
     return any(pattern.search(rest) for pattern in rules.after[name])
 
@@ -561,7 +580,7 @@ def _read(text: _Text, rules: Rules, name: str, rule: Rule, match: re.Match[str]
     rest_after_match = text.clauses[match.end():clause_end]
     if _cue(rules, "question", window) or _after(rules, "question_after", rest_after_match):
         return None
-    if _cue(rules, "other_actor", window) or _cue(rules, "speech", window) or _cue(rules, "request", window):
+    if _someone_elses(rules, window):
         return None
     negated = _cue(rules, "negation", window) or _after(rules, "negation_after", rest)
     if negated:
@@ -703,9 +722,22 @@ class _Anchors:
         return i < len(self.verbs) and self.verbs[i] < end
 
 
+def _alone(pattern: Pattern[str], text: str, start: int, end: int) -> bool:
+    """Nothing but filler words (`pattern`) around text[start:end]."""
+    rest = (text[:start] + " " + text[end:]).strip(" \n,.!。~")
+    return bool(pattern.search(rest))
+
+
 def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool], paid: _Anchors,
-                 short: bool, asked: Optional[str]) -> Optional[TimeMention]:
-    """The time of the transfer: the time phrase nearest the money leaving, or a message that is only a time."""
+                 short: bool, asked: Optional[str], said_yes: bool) -> Optional[TimeMention]:
+    """The time of the transfer: a time phrase tied to the money leaving, or a message that is only a time.
+
+    Tied: in a clause of the transfer, or alone in its clause in a sentence of the transfer
+    ("十分钟前，我转了两万"). Failing that, a point in time elsewhere in the story ("我刚刚接到电话…
+    转了6万"): the transfer came after it. Never a time of another event: how long they have
+    chatted or known each other ("聊了两个多月了", "三天前认识的他"). Nothing tied: None (unknown).
+    `said_yes`: the message answers "have you sent money?" with yes ("刚刚买的", "I did, an hour ago").
+    """
     if money is False:
         return None
     asked_time = asked in ("minutes_since_transfer", "time_since_transfer")
@@ -714,9 +746,25 @@ def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool]
     if not mentions:
         return None
     if paid:
-        return min(mentions, key=lambda m: paid.distance(m.start))
+        tied: List[TimeMention] = []
+        loose: List[TimeMention] = []
+        for mention in mentions:
+            clause_start, clause_end = text.clause_of(mention.start)
+            if rules.time_other_before.search(text.norm[max(clause_start, mention.start - 16):mention.start]):
+                continue  # "聊了|两个多月了"
+            clause = text.norm[clause_start:clause_end]
+            start, end = mention.start - clause_start, mention.end - clause_start
+            if paid.in_span(clause_start, clause_end) or (
+                    paid.in_sentence(mention.start) and _alone(rules.time_alone, clause, start, end)):
+                tied.append(mention)
+            elif not mention.text.endswith("了") and not rules.time_other_event.search(clause):
+                loose.append(mention)  # not a duration ("两个月了"), not when they met
+        pool = tied or loose
+        return min(pool, key=lambda m: paid.distance(m.start)) if pool else None
     for mention in mentions:
         rest = (text.norm[:mention.start] + " " + text.norm[mention.end:]).strip()
+        if said_yes:  # "刚刚买的", "I did, about an hour ago": the yes is not another event
+            rest = rules.yes.sub("", rest, count=1).strip(" \n,.!。~")
         if asked_time or rules.time_answer.search(rest):
             return mention
     return None
@@ -797,7 +845,7 @@ def _choose_channel(text: _Text, rules: Rules, paid: _Anchors, short: bool,
         if rules.channel_negation.search(text.clauses[max(clause_start, start - 8):start]):
             continue
         window = text.clauses[max(clause_start, start - rules.window):start]
-        if _cue(rules, "speech", window) or _cue(rules, "other_actor", window):
+        if _someone_elses(rules, window):
             continue
         answer = len(text.norm) <= rules.short_channel_chars or asked == "payment_channel"
         if not answer and (kind == "weak" or not paid):
@@ -833,16 +881,18 @@ def extract_facts(text: str, lang: str, now: Optional[datetime] = None, *,
     hits = _hits(prepared, rules)
     values: Dict[str, Optional[bool]] = {name: _verdict(name, hits[name]) for name in BOOL_FIELDS}
 
+    said_yes = False
     if asked in BOOL_FIELDS and values[asked] is None:
         answer = prepared.norm.strip()
         if rules.yes.search(answer):
             values[asked] = True
+            said_yes = asked == "money_sent"
         elif rules.no.search(answer):
             values[asked] = False
 
     money = values["money_sent"]
     paid = _Anchors(prepared, [h for h in hits["money_sent"] if h.value])
-    mention = _choose_time(prepared, rules, now, money, paid, short, asked)
+    mention = _choose_time(prepared, rules, now, money, paid, short, asked, said_yes)
     return Facts(
         money_sent=money,
         minutes_since_transfer=mention.minutes if mention else None,

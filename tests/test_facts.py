@@ -445,6 +445,130 @@ def test_empty_and_blank_texts() -> None:
 
 
 # ---------------------------------------------------------------------------
+# Misses from end-to-end runs: each made a person who had just lost money look not urgent.
+
+# Doing what the scammer said is the person's own act; a causative ("made me", "had my dad") too.
+FOLLOWED_INSTRUCTIONS = [
+    ("十分钟前我按照客服说的把两万转到了他给的账户",
+     {"money_sent": True, "minutes_since_transfer": 10.0, "amount": "两万"}),
+    ("半小时前我照着那个警官说的把8万存进了安全账户",
+     {"money_sent": True, "minutes_since_transfer": 30.0, "amount": "8万", "payment_channel": "bank_transfer"}),
+    ("我按他说的步骤操作，刚刚把3万转到他给的卡上了",
+     {"money_sent": True, "minutes_since_transfer": 5.0, "amount": "3万"}),
+    ("按照客服的要求把1万2转过去了，大概二十分钟前",
+     {"money_sent": True, "minutes_since_transfer": 20.0, "amount": "1万2"}),
+    ("我是听了老师讲的才充了两万进去", {"money_sent": True, "amount": "两万"}),
+    ("我妈刚才被人骗了，按照对方说的用手机银行转了5万，现在人还在电话上",
+     {"money_sent": True, "minutes_since_transfer": 5.0, "amount": "5万", "payment_channel": "bank_transfer",
+      "still_in_contact": True}),
+    ("帮我爸问一下，他下午按照“检察官”的指示把存款转进了安全账户，大概2点多",
+     {"money_sent": True, "minutes_since_transfer": 60.0, "payment_channel": "bank_transfer"}),
+    ("自己的钱按照客服说的全转过去了 十几分钟前的事", {"money_sent": True, "minutes_since_transfer": 13.0}),
+    ("照他说的做了 钱已经转过去了", {"money_sent": True}),
+    ("a fake police officer made me transfer 50,000 yuan to a safe account about 40 minutes ago",
+     {"money_sent": True, "minutes_since_transfer": 40.0, "amount": "50,000 yuan"}),
+    ("My mother got a call this morning from a man who said he was from the police, he said her bank account "
+     "was linked to money laundering and a fake police officer made me transfer 50,000 yuan to a safe account "
+     "about 40 minutes ago", {"money_sent": True, "minutes_since_transfer": 40.0, "amount": "50,000 yuan"}),
+    ("He told me to move my savings. As he told me, I transferred 12,000 dollars about 25 minutes ago",
+     {"money_sent": True, "minutes_since_transfer": 25.0, "amount": "12,000 dollars"}),
+    ("like the agent said, I sent 900 to the new account twenty minutes ago",
+     {"money_sent": True, "minutes_since_transfer": 20.0, "amount": "900"}),
+    ("She got me to send 2,000 dollars through Zelle maybe half an hour ago",
+     {"money_sent": True, "minutes_since_transfer": 30.0, "amount": "2,000 dollars",
+      "payment_channel": "bank_transfer"}),
+    ("they had my dad pay a 1,500 release fee about an hour ago",
+     {"money_sent": True, "minutes_since_transfer": 60.0, "amount": "1,500"}),
+    ("the scammer had my grandma pay 800 for a fee", {"money_sent": True, "amount": "800"}),
+    ("my mother was scared so the caller made her wire 30k to a holding account about 3 hours ago",
+     {"money_sent": True, "minutes_since_transfer": 180.0, "amount": "30k"}),
+    ("The man on the phone made my grandma hand the cash to a courier about two hours ago",
+     {"money_sent": True, "minutes_since_transfer": 120.0, "payment_channel": "cash"}),
+    ("My 80 year old father followed the caller's instructions and transferred 18,000 dollars to a "
+     "\"safe account\" this afternoon",
+     {"money_sent": True, "minutes_since_transfer": 90.0, "amount": "18,000 dollars"}),
+    # still not the person's act, or not done
+    ("他说只要按照他说的把钱转到安全账户就没事，我没转", {"money_sent": False}),
+    ("客服说要先交保证金，我还没交", {"money_sent": False}),
+]
+
+# How long they have chatted or known each other is not when the money left: unknown (None) then.
+RELATIONSHIP_TIME = [
+    ("网上认识一个男的 聊了两个多月了 他带我投资 我先充了5000",
+     {"money_sent": True, "amount": "5000", "minutes_since_transfer": None}),
+    ("网上认识的一个姐姐 聊了快半年了 她说带我做黄金 我前前后后投了8万",
+     {"money_sent": True, "amount": "8万", "minutes_since_transfer": None}),
+    ("我们认识两年了，他说家里出事了，我就给他转了3万",
+     {"money_sent": True, "amount": "3万", "minutes_since_transfer": None}),
+    ("我三天前认识的他，后来他带我投资，我充了5000", {"money_sent": True, "minutes_since_transfer": None}),
+    ("和他聊了三个月了我给他转了2万", {"money_sent": True, "amount": "2万", "minutes_since_transfer": None}),
+    ("在交友软件上认识的 处了一个月了 昨天我给他转了5000",
+     {"money_sent": True, "amount": "5000", "minutes_since_transfer": 1500.0}),
+    ("我老公在网上认识一个投资导师 跟了半年了 今天早上又往平台里充了3万",
+     {"money_sent": True, "amount": "3万", "minutes_since_transfer": 450.0}),
+    ("we have been chatting for about six weeks. i sent her 3000 dollars for a plane ticket",
+     {"money_sent": True, "amount": "3000 dollars", "minutes_since_transfer": None}),
+    ("I met him on a dating app 2 months ago and last night I sent him 4,000 dollars",
+     {"money_sent": True, "minutes_since_transfer": 1080.0, "time_text": "last night"}),
+    # a time of the transfer in its own clause is still its time
+    ("转了5000，已经半个小时了", {"money_sent": True, "minutes_since_transfer": 30.0}),
+    ("十分钟前，我转了两万", {"money_sent": True, "minutes_since_transfer": 10.0, "amount": "两万"}),
+]
+
+# Gift and shopping cards bought and their codes sent: the money is gone.
+GIFT_CARD_CODES = [
+    ("买了2张 京东卡 卡密都发他了", {"money_sent": True, "payment_channel": "gift_card"}),
+    ("卡密都发他了", {"money_sent": True, "payment_channel": "gift_card"}),
+    ("把京东卡的卡号和密码发给他了", {"money_sent": True, "payment_channel": "gift_card"}),
+    ("买了五张京东卡，卡密拍照发过去了", {"money_sent": True, "payment_channel": "gift_card"}),
+    ("买了3张沃尔玛卡，卡号和密码都拍给他了", {"money_sent": True, "payment_channel": "gift_card"}),
+    ("他让我去超市买了两千块的苹果卡，把卡密发过去了",
+     {"money_sent": True, "amount": "两千块", "payment_channel": "gift_card"}),
+    ("I sent the gift card codes to him", {"money_sent": True, "payment_channel": "gift_card",
+                                            "card_details_given": None}),
+    ("I bought four Steam cards at the shop and sent him the card codes",
+     {"money_sent": True, "payment_channel": "gift_card", "card_details_given": None}),
+    ("mum scratched off the backs of the Apple cards and texted the codes to him", {"money_sent": True}),
+    ("I gave him the numbers on the back of the Steam cards", {"money_sent": True, "payment_channel": "gift_card"}),
+    ("my mom says she was told her account was hacked and the man had her buy 600 dollars of Google Play cards "
+     "an hour ago", {"money_sent": True, "minutes_since_transfer": 60.0, "payment_channel": "gift_card"}),
+    # a bank card's number and password are card details, not a gift card
+    ("我把银行卡号和密码告诉他了", {"money_sent": None, "card_details_given": True}),
+    ("他让我买京东卡，我没买，但把银行卡密码告诉他了", {"money_sent": None, "card_details_given": True}),
+]
+
+
+@pytest.mark.parametrize("text, expected", FOLLOWED_INSTRUCTIONS + RELATIONSHIP_TIME + GIFT_CARD_CODES)
+def test_end_to_end_misses(text: str, expected: Dict[str, Any]) -> None:
+    check(facts(text), expected)
+
+
+# Answers to "have you sent money?" (asked="money_sent"): a yes with a time is a recent loss.
+@pytest.mark.parametrize("text, expected", [
+    ("刚刚买的", {"money_sent": True, "minutes_since_transfer": 5.0}),
+    ("刚转的", {"money_sent": True, "minutes_since_transfer": 5.0}),
+    ("刚汇过去", {"money_sent": True, "minutes_since_transfer": 5.0}),
+    ("半小时前转的", {"money_sent": True, "minutes_since_transfer": 30.0}),
+    ("转了，十分钟前", {"money_sent": True, "minutes_since_transfer": 10.0}),
+    ("嗯 已经转了", {"money_sent": True}),
+    ("just did", {"money_sent": True, "minutes_since_transfer": 5.0}),
+    ("yes about an hour ago", {"money_sent": True, "minutes_since_transfer": 60.0}),
+    ("I did, twenty minutes ago", {"money_sent": True, "minutes_since_transfer": 20.0}),
+    ("yes just now", {"money_sent": True, "minutes_since_transfer": 5.0}),
+    ("already sent it", {"money_sent": True}),
+    ("i did", {"money_sent": True}),
+    ("没有", {"money_sent": False}),
+    ("还没转", {"money_sent": False}),
+    ("not yet", {"money_sent": False}),
+    ("I did not", {"money_sent": False}),
+    ("didn't", {"money_sent": False}),
+    ("no", {"money_sent": False}),
+])
+def test_answer_to_the_money_question(text: str, expected: Dict[str, Any]) -> None:
+    check(facts(text, asked="money_sent"), expected)
+
+
+# ---------------------------------------------------------------------------
 # Speed and safety: linear time, checked patterns
 
 ADVERSARIAL = [
@@ -452,6 +576,7 @@ ADVERSARIAL = [
     "i didn't " * 560, "paid " * 1000, "下了个软件" * 1000, "客服：" * 1700, "$1," * 1700, "1" + " " * 5000,
     "十" * 5000, "a" * 5000, "给我" * 2500, "昨天下午3点" * 800,
     "转了500 " * 700, "微信转了" * 1250, "我没发。身份证。" * 600, "I paid $5, " * 500, "昨天转了3万。" * 700,
+    "按照他说的" * 1000, "聊了两个月了 转了 " * 600, "京东卡卡密发了" * 700, "as he told me, I did " * 250,
 ]
 
 
