@@ -3,13 +3,15 @@
     python -m scripts.operating_points [--predictions results/external/predictions.jsonl] [--data PATH]
 
 Reads the `scam_probability` that `make eval-external` wrote for each item, undoes
-the calibration currently in config.yml to get the detector's raw probability,
+the calibration in config.yml (run it before editing that: the one the model was
+trained with) to get the detector's raw probability,
 fits Platt scaling (a logistic regression on the raw log-odds) against the gold
 labels, and picks two operating points on the calibrated probability:
 - `unsure_from`: the lowest threshold at which at most MAX_FALSE_ALARMS of the
   everyday texts of each language get an alarm (scam or unsure);
-- `scam_from`: the highest threshold above it that leaves at most
-  UNSURE_TARGET of all items unsure.
+- `scam_from`: the lowest threshold at which at most SCAM_FALSE_ALARMS of
+  them get a scam verdict, lowered if need be so that at most MAX_UNSURE of
+  all items are unsure.
 It prints the values for ScamVerdictClassifier in config.yml; they are chosen on
 the dev set, so the dev figures flatter them a little: the sealed set tells.
 """
@@ -30,8 +32,10 @@ from bot.nlu.verdict import calibrated
 from scripts.eval_external import DEFAULT_DATA, ROOT, load_items
 
 MAX_FALSE_ALARMS = 0.025
-# The issue allows 10% of items unsure; the band is chosen a little narrower, as dev flatters.
-UNSURE_TARGET = 0.08
+# A "scam" verdict keeps to at most this share of everyday texts; between the two points is unsure.
+SCAM_FALSE_ALARMS = 0.01
+# The issue allows 10% of items unsure; the cap is a little lower, as dev flatters.
+MAX_UNSURE = 0.08
 
 
 def verdict_config(config_path: Path) -> Dict[str, Any]:
@@ -59,26 +63,29 @@ def choose(rows: Sequence[Mapping[str, Any]], slope: float, intercept: float) ->
     probabilities = [calibrated(1 / (1 + math.exp(-x)), a, b) for x in log_odds[:, 0]]
     langs = sorted({r["lang"] for r in rows})
 
-    def false_alarms_ok(threshold: float) -> bool:
-        for lang in langs:
-            benign = [p for p, r in zip(probabilities, rows) if r["lang"] == lang and r["gold"] == "none"]
-            if benign and sum(p >= threshold for p in benign) / len(benign) > MAX_FALSE_ALARMS:
-                return False
-        return True
-
-    candidates = sorted(set(round(p, 4) for p in probabilities)) + [1.0]
-    unsure_from = lowest_threshold(candidates, false_alarms_ok)
+    def at_most(share: float) -> Callable[[float], bool]:
+        def ok(threshold: float) -> bool:
+            for lang in langs:
+                benign = [p for p, r in zip(probabilities, rows) if r["lang"] == lang and r["gold"] == "none"]
+                if benign and sum(p >= threshold for p in benign) / len(benign) > share:
+                    return False
+            return True
+        return ok
 
     def unsure_share(threshold: float) -> float:
         return sum(unsure_from <= p < threshold for p in probabilities) / len(rows)
 
-    # The widest unsure band the target allows: a middling probability asks rather than warns.
-    scam_from = max(c for c in candidates if c >= unsure_from and unsure_share(c) <= UNSURE_TARGET)
+    candidates = sorted(set(round(p, 4) for p in probabilities)) + [1.0]
+    unsure_from = lowest_threshold(candidates, at_most(MAX_FALSE_ALARMS))
+
+    # "scam" itself keeps to a stricter point; the zone between the two is unsure, within its cap.
+    strict = lowest_threshold([c for c in candidates if c >= unsure_from], at_most(SCAM_FALSE_ALARMS))
+    within_cap = [c for c in candidates if unsure_from <= c <= strict and unsure_share(c) <= MAX_UNSURE]
     return {
         "calibration_slope": round(a, 4),
         "calibration_intercept": round(b, 4),
         "unsure_from": unsure_from,
-        "scam_from": scam_from,
+        "scam_from": max(within_cap),
     }
 
 
@@ -86,7 +93,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--predictions", type=Path, default=ROOT / "results" / "external" / "predictions.jsonl")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml",
+                        help="the configuration the model that made the predictions was trained with")
     args = parser.parse_args()
     if not args.data.is_file():
         print(f"No outside evaluation set at {args.data} (../shared/eval/dev.jsonl beside the project).")
