@@ -1,7 +1,8 @@
 """Train NLU-only variants of config.yml and measure each on the held-out split.
 
 Each variant drops (or changes) one component; the table of scam macro-F1 per
-language and parse latency goes to docs/nlu-ablation.md. Takes a few minutes
+language and parse latency goes to results/ablation/table.md (figures kept in
+docs/measurements.md). Takes a few minutes
 per variant on 2 cores: run with `make ablation`.
 """
 
