@@ -174,7 +174,9 @@ class ValidateSlotMappings(ValidationAction):
         if (
             money_just_left(merged)
             and slots.get("risk_level") != "critical"
-            and intent_of(tracker) != "already_paid"  # its rule sends the steps first itself
+            # Outside the form, the already_paid rule sends the steps first itself; inside it, the
+            # form takes the turn (the intent fills money_sent), so they are sent here.
+            and not (intent_of(tracker) == "already_paid" and not tracker.active_loop_name)
         ):
             dispatcher.utter_message(response="utter_critical_steps")
             found["risk_level"] = "critical"

@@ -24,8 +24,9 @@ import yaml
 from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-# Floors set from measurement (docs/nlu-evaluation.md), a few points under the measured value.
-MACRO_F1_FLOOR = {"zh": 0.87, "en": 0.85}
+# Floors set from measurement, a few points under it (2026-12-02: zh 0.819, en 0.761; before the
+# verdict 0.902 / 0.909: the operating points are set for outside text, docs/external-evaluation.md).
+MACRO_F1_FLOOR = {"zh": 0.79, "en": 0.73}
 
 
 def load_examples(folder: Path) -> List[Tuple[str, str]]:

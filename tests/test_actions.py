@@ -189,6 +189,15 @@ def test_golden_time_is_shown_once_and_left_to_the_already_paid_rule() -> None:
     assert messages == [] and "risk_level" not in slots
 
 
+def test_already_paid_while_the_form_asks_gets_the_stop_payment_steps_here() -> None:
+    # Inside the form the intent fills money_sent and the form takes the turn: no rule sends the steps.
+    asking = make_tracker("I already sent them the money!", intent="already_paid", active_loop="triage_form",
+                          slots={"language": "en", "scam_type": "impersonate_official", "requested_slot": "money_sent"})
+    messages, slots = extract(asking)
+    assert messages and messages[0]["response"] == "utter_critical_steps"
+    assert slots["risk_level"] == "critical"
+
+
 def test_a_transfer_days_ago_gets_the_report_steps_not_the_stop_payment() -> None:
     messages, slots = extract(make_tracker("上个月转了他两万", intent="inform", slots={"scam_type": "romance"}))
     assert slots.get("minutes_since_transfer", 0) > 24 * 60

@@ -106,15 +106,17 @@ def test_analyze_refuses_bad_requests_clearly(
 def test_webchat_conversation_warns_triages_and_reports(assistant: LiveAssistant) -> None:
     sender = new_sender()
     replies = assistant.chat(sender, "网上认识的男朋友让我在他说的平台投资，已经充了三次钱，现在提现要交保证金")
+    # Money has left at an unknown time: the stop-payment steps come first, then the warning.
+    assert replies[0]["custom"]["risk_level"] == "critical" and "110" in replies[0]["text"]
     romance = localized(KB.types["romance"].name, "zh")
-    assert romance in replies[0]["text"]
-    assert replies[0]["custom"]["analysis"]["scam_type"] == "romance"
-    question = KB.triage_questions["money_sent"]
+    assert any(romance in r.get("text", "") for r in replies[1:]), replies
+    analyses = [r["custom"]["analysis"] for r in replies if "analysis" in (r.get("custom") or {})]
+    assert analyses and analyses[0]["scam_type"] == "romance" and analyses[0]["verdict"] == "scam"
+    # "已经充了" answered whether money was sent: the next question is when.
+    question = KB.triage_questions["time_since_transfer"]
     assert replies[-1]["text"] == localized(question["text"], "zh")
-    assert [b["payload"] for b in replies[-1]["buttons"]] == ["/affirm", "/deny"]
+    assert all(len(r.get("text", "")) <= 200 for r in replies) and len([r for r in replies if "text" in r]) <= 3
 
-    replies = assistant.chat(sender, "/affirm")
-    assert replies[-1]["text"] == localized(KB.triage_questions["time_since_transfer"]["text"], "zh")
     replies = assistant.chat(sender, "半小时前")
     assert replies[-1]["text"] == localized(KB.triage_questions["amount"]["text"], "zh")
     replies = assistant.chat(sender, "两万块")
@@ -122,15 +124,15 @@ def test_webchat_conversation_warns_triages_and_reports(assistant: LiveAssistant
     replies = assistant.chat(sender, '/inform{"payment_channel": "alipay"}')
     assert replies[-1]["text"] == localized(KB.triage_questions["credentials_shared"]["text"], "zh")
     replies = assistant.chat(sender, "/deny")
-    critical = [r for r in replies if (r.get("custom") or {}).get("risk_level") == "critical"]
-    assert critical, replies
-    assert localized(KB.risk_levels["critical"]["title"], "zh") in critical[0]["text"]
     body = "\n".join(r.get("text", "") for r in replies)
-    assert localized(KB.reporting["recovery_warning"], "zh") in body
+    assert "110" in body  # the closing turn repeats that the stop-payment comes first
+    assert {"/show_evidence", "/show_report"} <= {b["payload"] for r in replies for b in r.get("buttons", [])}
+    # The critical block was shown once, on the first turn, not again at the end.
+    assert not any((r.get("custom") or {}).get("risk_level") == "critical" for r in replies)
 
     history = requests.get(assistant.url + "/webhooks/webchat/history", params={"sender": sender}, timeout=30).json()
     roles = [m["role"] for m in history["messages"]]
-    assert roles.count("user") == 6 and "bot" in roles
+    assert roles.count("user") == 5 and "bot" in roles
     assert history["messages"][0]["text"].startswith("网上认识的男朋友")
 
 
@@ -138,16 +140,17 @@ def test_webchat_english_police_story_and_interruptions(assistant: LiveAssistant
     sender = new_sender()
     replies = assistant.chat(sender, "A caller claiming to be from the police says my ID was used for money "
                                      "laundering and I must transfer my savings to a safe account", "en")
-    assert localized(KB.types["impersonate_official"].name, "en") in replies[0]["text"]
+    name = localized(KB.types["impersonate_official"].name, "en")
+    assert any(name in r.get("text", "") for r in replies), replies
     assert replies[-1]["text"] == localized(KB.triage_questions["money_sent"]["text"], "en")
     # a question in the middle is answered, then the triage goes on
     replies = assistant.chat(sender, "what is 96110?", "en")
     assert "96110" in replies[0]["text"]
     assert replies[-1]["text"] == localized(KB.triage_questions["money_sent"]["text"], "en")
-    # "I already paid" jumps to the emergency steps
+    # "I already paid" while the question is open: the stop-payment steps first, then when
     replies = assistant.chat(sender, "I already sent them the money!", "en")
-    assert replies[0]["custom"]["risk_level"] == "critical"
-    assert localized(KB.risk_levels["critical"]["title"], "en") in replies[0]["text"]
+    assert replies[0]["custom"]["risk_level"] == "critical" and "110" in replies[0]["text"]
+    assert replies[-1]["text"] == localized(KB.triage_questions["time_since_transfer"]["text"], "en")
 
 
 def test_webchat_refuses_bad_input(assistant: LiveAssistant) -> None:

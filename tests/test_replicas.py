@@ -33,7 +33,9 @@ STORIES = {
     "impersonate_official": "自称公安局的民警打电话说我的身份证涉嫌洗钱，要我把存款转到安全账户配合调查，"
                             "还不让告诉家里人",
 }
-# The triage answers after the story, each with the question the bot asks next.
+# The triage answers after the story, each with the question the bot asks next. The romance story
+# already says money was sent ("已经充了"), so its first question is when; the police story's is whether.
+FIRST_QUESTION = {"romance": "time_since_transfer", "impersonate_official": "money_sent"}
 ANSWERS: List[Tuple[str, Optional[str]]] = [
     ("/affirm", "time_since_transfer"),
     ("半小时前", "amount"),
@@ -143,7 +145,9 @@ class Conversation:
 
     def run(self, deployment: Deployment, engine: sa.engine.Engine, aside: bool,
             progress: Optional[threading.Semaphore] = None) -> None:
-        turns: List[Tuple[str, Optional[str]]] = [(STORIES[self.scam_type], "money_sent"), *ANSWERS]
+        answers = ANSWERS if FIRST_QUESTION[self.scam_type] == "money_sent" else ANSWERS[1:]
+        turns: List[Tuple[str, Optional[str]]] = [(STORIES[self.scam_type], FIRST_QUESTION[self.scam_type]),
+                                                  *answers]
         for step, (text, next_question) in enumerate(turns):
             target = self.number + step
             if aside and text == "半小时前":
@@ -156,8 +160,9 @@ class Conversation:
                     assert analysis_of(replies)["scam_type"] == self.scam_type, replies
                 if next_question:
                     assert replies[-1]["text"] == question(next_question), (self.sender, text, replies)
-                else:
-                    assert any((r.get("custom") or {}).get("risk_level") == "critical" for r in replies), replies
+                elif replies is not None:
+                    # the closing turn: the stop-payment reminder and the details behind quick replies
+                    assert "110" in "\n".join(r.get("text", "") for r in replies), replies
             if progress:
                 progress.release()
 
