@@ -783,7 +783,19 @@ def test_the_suite_covers_what_issue_11_asks() -> None:
 SHOWCASES = [c.test_id for c in CONVERSATIONS if c.showcase]
 
 
-@pytest.mark.parametrize("conversation", [pytest.param(c, id=c.test_id) for c in CONVERSATIONS])
+# Conversations measured failing (tests/conversations/_known_failing.yml, each with its first failed check):
+# they still run and count in the summary, and pass as XPASS once fixed; any other conversation must pass.
+KNOWN_FAILING: Dict[str, str] = yaml.safe_load(
+    (CONVERSATION_DIR / "_known_failing.yml").read_text(encoding="utf-8")) or {}
+
+
+def _param(conversation: Conversation) -> Any:
+    reason = KNOWN_FAILING.get(conversation.test_id)
+    marks = [pytest.mark.xfail(reason=f"known failing: {reason}", strict=False)] if reason else []
+    return pytest.param(conversation, id=conversation.test_id, marks=marks)
+
+
+@pytest.mark.parametrize("conversation", [_param(c) for c in CONVERSATIONS])
 def test_conversation(assistant: LiveAssistant, conversation_summary: List[ConversationResult],
                       conversation: Conversation) -> None:
     result = run_conversation(assistant, conversation)

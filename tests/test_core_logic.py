@@ -10,7 +10,7 @@ import yaml
 from bot.analysis import NO_SCAM, analyze, find_red_flags, risk_level
 from bot.knowledge import DEFAULT_DIR, SCAM_TYPE_IDS, KnowledgeError, load_knowledge, parse_knowledge
 from bot.language import detect_language, requested_language, resolve_language
-from bot.nlu.verdict import calibrated, decide, routed_intent
+from bot.nlu.verdict import ScamVerdictClassifier, calibrated, classifier_top, decide, raised_by_intent, routed_intent
 from bot.timeparse import minutes_ago
 
 KB = load_knowledge()
@@ -77,6 +77,26 @@ def test_calibration_is_monotonic_and_identity_by_default() -> None:
     assert abs(calibrated(0.8, 1.0, 0.0) - 0.8) < 1e-9
     values = [calibrated(p / 10, 1.7, -0.4) for p in range(1, 10)]
     assert values == sorted(values) and all(0 < v < 1 for v in values)
+
+
+@pytest.mark.parametrize("verdict, probability, top, raised", [
+    ("none", 0.5, ("scam_impersonate_acquaintance", 0.97), "unsure"),  # ask rather than dismiss
+    ("none", 0.1, ("scam_impersonate_acquaintance", 0.97), "none"),    # the detector is sure it is not
+    ("none", 0.5, ("scam_impersonate_acquaintance", 0.80), "none"),
+    ("none", 0.5, ("ordinary_message", 0.99), "none"),
+    ("scam", 0.99, ("ordinary_message", 0.99), "scam"),                # never lowered
+])
+def test_a_sure_intent_classifier_raises_none_to_unsure(
+    verdict: str, probability: float, top: tuple, raised: str
+) -> None:
+    config = ScamVerdictClassifier.get_default_config()
+    assert raised_by_intent(verdict, probability, top, config) == raised
+
+
+def test_the_classifier_top_skips_the_fallback_entry() -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.7}, {"name": "scam_romance", "confidence": 0.3}]
+    assert classifier_top(ranking) == ("scam_romance", 0.3)
+    assert classifier_top([]) == (None, 0.0)
 
 
 @pytest.mark.parametrize("intent, verdict, routed", [

@@ -30,7 +30,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.exceptions import InvalidConfigException
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
@@ -58,6 +58,28 @@ def decide(probability: float, unsure_from: float, scam_from: float) -> str:
     if probability >= scam_from:
         return SCAM
     return UNSURE if probability >= unsure_from else NO_SCAM
+
+
+def classifier_top(ranking: Sequence[Mapping[str, Any]]) -> Tuple[Optional[str], float]:
+    """The intent classifier's own first choice (the fallback classifier's entry skipped)."""
+    for entry in ranking:
+        if entry.get("name") != "nlu_fallback":
+            return entry.get("name"), float(entry.get("confidence") or 0.0)
+    return None, 0.0
+
+
+def raised_by_intent(verdict: str, probability: float, top: Tuple[Optional[str], float],
+                     config: Mapping[str, Any]) -> str:
+    """"none" becomes "unsure" when the intent classifier is very sure of a scam type."""
+    intent, confidence = top
+    if (
+        verdict == NO_SCAM
+        and scam_type_of_intent(intent) is not None
+        and confidence >= config["intent_unsure_confidence"]
+        and probability >= config["intent_unsure_min_probability"]
+    ):
+        return UNSURE
+    return verdict
 
 
 def routed_intent(intent: Optional[str], verdict: str, scam_type: str) -> Optional[str]:
@@ -140,6 +162,11 @@ class ScamVerdictClassifier(GraphComponent):
             "calibration_intercept": 0.0,
             "unsure_from": 0.5,
             "scam_from": 0.5,
+            # The intent classifier this sure of a scam type raises a "none" to "unsure" (ask, never
+            # dismiss) when the detector gives at least this: short first-person accounts are where the
+            # detector is weakest (docs/external-evaluation.md).
+            "intent_unsure_confidence": 0.95,
+            "intent_unsure_min_probability": 0.3,
             "random_state": 2026,
         }
 
@@ -233,7 +260,10 @@ class ScamVerdictClassifier(GraphComponent):
         raw, type_scores = predict(self._models, texts, self._dense(with_text), config)
         for message, raw_p, scores in zip(with_text, raw, type_scores):
             probability = calibrated(float(raw_p), config["calibration_slope"], config["calibration_intercept"])
-            verdict = decide(probability, config["unsure_from"], config["scam_from"])
+            verdict = raised_by_intent(
+                decide(probability, config["unsure_from"], config["scam_from"]), probability,
+                classifier_top(message.get(INTENT_RANKING_KEY) or []), config,
+            )
             ranking = sorted(scores.items(), key=lambda ts: -ts[1])
             scam_type = ranking[0][0] if verdict != NO_SCAM else NO_SCAM
             message.set(VERDICT, {
