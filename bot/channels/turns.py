@@ -1,15 +1,20 @@
 """One chat turn through Rasa for our REST-style channels, with the failures made visible.
 
 Rasa keeps going when a custom action fails (the action server is down): it drops the
-action's events, and the person gets no reply at all. And Rasa's REST channel answers
+action's events, and the person gets no reply, or a fixed reply predicted from a
+conversation that lacks the action's work (a "tell me more" where a warning was due). And Rasa's REST channel answers
 `200 []` when the lock store fails, and a 200 reply built on an empty conversation when the
-tracker store fails (bot/tracker_store.py). Here a turn without a reply gets the
-`service_unavailable` message from the knowledge, and a store failure a 503 JSON error.
+tracker store fails (bot/tracker_store.py). Here a turn in which a custom action failed, or
+without a reply, gets the `service_unavailable` message from the knowledge instead, and a store
+failure a 503 JSON error.
 """
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Awaitable, Callable, Iterator, List, Optional
 
 import structlog
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -28,6 +33,32 @@ from bot.tracker_store import watch_store_failures
 logger = structlog.get_logger()
 
 STORE_ERRORS = (SQLAlchemyError, RedisError, LockError)
+# Rasa's processor reports a custom action that raised (e.g. the action server is unreachable) only
+# in its log, with this message, then carries on without the action's events.
+ACTION_FAILED = "Encountered an exception while running action"
+_action_failures: ContextVar[Optional[List[str]]] = ContextVar("action_failures", default=None)
+
+
+class _ActionFailureListener(logging.Handler):
+    """Records, for the turn running in this context, the custom actions Rasa's processor lost."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failures = _action_failures.get()
+        if failures is not None and str(record.msg).startswith(ACTION_FAILED):
+            failures.append(record.getMessage())
+
+
+logging.getLogger("rasa.core.processor").addHandler(_ActionFailureListener(level=logging.ERROR))
+
+
+@contextmanager
+def watch_action_failures() -> Iterator[List[str]]:
+    failures: List[str] = []
+    token = _action_failures.set(failures)
+    try:
+        yield failures
+    finally:
+        _action_failures.reset(token)
 
 
 def store_unavailable() -> HTTPResponse:
@@ -51,7 +82,7 @@ async def run_turn(
 ) -> HTTPResponse:
     """The turn's replies (collected by `collector`, the message's output channel) as JSON,
     the fallback reply when there are none, or a JSON error."""
-    with watch_store_failures() as failures:
+    with watch_store_failures() as failures, watch_action_failures() as lost_actions:
         try:
             await on_new_message(message)
         except STORE_ERRORS:
@@ -63,8 +94,9 @@ async def run_turn(
     if failures:
         logger.error("turn.store_unavailable", sender_id=message.sender_id, error=str(failures[0]))
         return store_unavailable()
-    if not collector.messages:
-        logger.warning("turn.no_reply", sender_id=message.sender_id)
+    if lost_actions or not collector.messages:
+        logger.warning("turn.no_reply", sender_id=message.sender_id, lost_actions=len(lost_actions))
+        collector.messages.clear()
         text = localized(load_knowledge().chat["service_unavailable"], await reply_language(request, message))
         await collector.send_text_message(message.sender_id, str(text))
     return response.json(collector.messages)
