@@ -39,12 +39,14 @@ def conversation(assistant: LiveAssistant) -> str:
     sender = uuid.uuid4().hex
     replies = assistant.chat(sender, STORY)
     assert replies[0]["custom"]["analysis"]["scam_type"] == "impersonate_official", replies
-    assistant.chat(sender, "/affirm")
+    # Money sent, time not yet known: the stop-payment steps (critical) come at once, before the questions.
+    replies = assistant.chat(sender, "/affirm")
+    assert replies[0]["custom"]["risk_level"] == "critical", replies
     assistant.chat(sender, "半小时前")
     assistant.chat(sender, "两万块")
     assistant.chat(sender, '/inform{"payment_channel": "bank_transfer"}')
     replies = assistant.chat(sender, "/deny")
-    assert any((r.get("custom") or {}).get("risk_level") == "critical" for r in replies), replies
+    assert replies and "110" in replies[-1]["text"], replies
     return sender
 
 
