@@ -30,14 +30,19 @@ _failures: ContextVar[Optional[List[Exception]]] = ContextVar("tracker_store_fai
 
 
 @contextlib.contextmanager
-def watch_store_failures() -> Iterator[List[Exception]]:
-    """The tracker store errors of the turn run inside, as a list filled in as they happen."""
-    failures: List[Exception] = []
-    token = _failures.set(failures)
+def collecting(var: ContextVar[Optional[List[Any]]]) -> Iterator[List[Any]]:
+    """A list that `var` points to while the code inside runs (a turn's failures, filled in as they happen)."""
+    items: List[Any] = []
+    token = var.set(items)
     try:
-        yield failures
+        yield items
     finally:
-        _failures.reset(token)
+        var.reset(token)
+
+
+def watch_store_failures() -> contextlib.AbstractContextManager[List[Any]]:
+    """The tracker store errors of the turn run inside."""
+    return collecting(_failures)
 
 
 class StoreReadFailed(RuntimeError):

@@ -12,9 +12,8 @@ failure a 503 JSON error.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Awaitable, Callable, Iterator, List, Optional
+from typing import Any, Awaitable, Callable, List, Optional
 
 import structlog
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -28,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.channels.http import error_response
 from bot.knowledge import load_knowledge, localized
 from bot.language import SUPPORTED, resolve_language
-from bot.tracker_store import watch_store_failures
+from bot.tracker_store import collecting, watch_store_failures
 
 logger = structlog.get_logger()
 
@@ -49,16 +48,6 @@ class _ActionFailureListener(logging.Handler):
 
 
 logging.getLogger("rasa.core.processor").addHandler(_ActionFailureListener(level=logging.ERROR))
-
-
-@contextmanager
-def watch_action_failures() -> Iterator[List[str]]:
-    failures: List[str] = []
-    token = _action_failures.set(failures)
-    try:
-        yield failures
-    finally:
-        _action_failures.reset(token)
 
 
 def store_unavailable() -> HTTPResponse:
@@ -82,7 +71,7 @@ async def run_turn(
 ) -> HTTPResponse:
     """The turn's replies (collected by `collector`, the message's output channel) as JSON,
     the fallback reply when there are none, or a JSON error."""
-    with watch_store_failures() as failures, watch_action_failures() as lost_actions:
+    with watch_store_failures() as failures, collecting(_action_failures) as lost_actions:
         try:
             await on_new_message(message)
         except STORE_ERRORS:
