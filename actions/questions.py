@@ -1,4 +1,9 @@
-"""The triage form's questions (action_ask_<slot>), with quick-reply buttons, from the knowledge."""
+"""The triage form's questions (action_ask_<slot>), with quick-reply buttons, from the knowledge.
+
+A question the form asks again, because the person answered something else in
+between (a doubt, a question of their own), comes back as a one-line reminder with
+the same buttons, not as the full question word for word.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +30,11 @@ class AskTriageQuestion(Action):
     ) -> List[EventType]:
         lang = conversation_language(tracker)
         question = knowledge().triage_questions[self.slot]
+        asked_before = any(
+            event.get("event") == "action" and event.get("name") == self.name() for event in tracker.events
+        )
         dispatcher.utter_message(
-            text=localized(question["text"], lang),
+            text=localized(question["reminder" if asked_before else "text"], lang),
             buttons=[
                 {"title": localized(b["title"], lang), "payload": b["payload"]}
                 for b in question.get("buttons") or []

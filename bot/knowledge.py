@@ -43,20 +43,7 @@ TRIAGE_SLOTS_ASKED: Tuple[str, ...] = (
 )
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
-CHAT_MESSAGES: Tuple[str, ...] = (
-    "warning",
-    "also_signs",
-    "red_flags",
-    "red_flag_item",
-    "do_now",
-    "triage_intro",
-    "risk",
-    "report",
-    "evidence",
-    "recovery_warning",
-    "rate_limited",
-    "service_unavailable",
-)
+CHAT_MESSAGES: Tuple[str, ...] = ("risk", "rate_limited", "service_unavailable")
 
 Localized = Mapping[str, Any]
 
@@ -175,6 +162,7 @@ def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) ->
     for slot in TRIAGE_SLOTS_ASKED:
         question = questions.get(slot) or {}
         _check_localized(question.get("text"), f"triage_questions.{slot}.text")
+        _check_localized(question.get("reminder"), f"triage_questions.{slot}.reminder")
         for button in question.get("buttons") or []:
             _check_localized(button.get("title"), f"triage_questions.{slot}.buttons")
     knowledge = Knowledge(

@@ -360,6 +360,20 @@ def test_triage_questions_come_with_their_buttons(slot: str) -> None:
         ]
 
 
+@pytest.mark.parametrize("slot", sorted(ASK_ACTIONS))
+def test_a_question_asked_before_comes_back_as_a_reminder(slot: str) -> None:
+    action = ASK_ACTIONS[slot]()
+    for lang in ("zh", "en"):
+        tracker = make_tracker("是真的吗", intent="doubt", slots={"language": lang})
+        tracker.events[:0] = [{"event": "action", "name": action.name()}, {"event": "action", "name": "action_listen"}]
+        messages, events = run(action, tracker)
+        question = KB.triage_questions[slot]
+        assert events == []
+        assert messages[0]["text"] == localized(question["reminder"], lang)
+        assert messages[0]["text"] != localized(question["text"], lang)
+        assert [b["payload"] for b in messages[0]["buttons"]] == [b["payload"] for b in question.get("buttons") or []]
+
+
 @pytest.mark.parametrize("slots, level", [
     ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": 30.0}, "critical"),
     ({"scam_type": "romance", "money_sent": True, "minutes_since_transfer": None}, "critical"),
