@@ -1,7 +1,9 @@
 """Starts the assistant's processes on 127.0.0.1 for the tests and the load script.
 
 PostgreSQL and Redis come from scripts/postgres.sh and scripts/redis.sh; the action server
-and the Rasa replicas are `rasa run` processes on free ports, all writing to one log file.
+and the Rasa replicas are `python -m bot.action_server` and `python -m bot.server` (`rasa run`)
+processes on free ports, all writing to one log file; their secrets go in the environment, never in
+their arguments, and Rasa's HTTP API is on only when `start_rasa` is given a token.
 `production_deployment` puts them together on endpoints.production.yml.
 """
 
@@ -91,7 +93,7 @@ def start_service(kind: str) -> Service:
 
 @dataclass
 class Server:
-    """A `rasa run` or `rasa run actions` process on 127.0.0.1:port."""
+    """A Rasa server or action server process on 127.0.0.1:port."""
 
     name: str
     port: int
@@ -137,38 +139,43 @@ class Server:
 def start_action_server(env: Dict[str, str], log: IO[bytes], port: Optional[int] = None) -> Server:
     port = port or free_port()
     process = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        [str(BIN / "python"), "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     return Server("actions", port, process)
 
 
 def start_rasa(
-    env: Dict[str, str], log: IO[bytes], endpoints: str, api_token: str, name: str = "rasa",
+    env: Dict[str, str], log: IO[bytes], endpoints: str, api_token: Optional[str], name: str = "rasa",
     port: Optional[int] = None, model: Path = MODEL,
 ) -> Server:
+    """Rasa's HTTP API is on with `api_token` (RASA_API_TOKEN), off with None."""
     port = port or free_port()
+    env = {key: value for key, value in env.items() if key != "RASA_API_TOKEN"}
+    if api_token:
+        env["RASA_API_TOKEN"] = api_token
     process = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "--model", str(model), "--interface", "127.0.0.1",
-         "--port", str(port), "--credentials", "credentials.yml", "--endpoints", endpoints,
-         # "--auth-token=…": a token starting with "-" would read as an option.
-         "--enable-api", f"--auth-token={api_token}"],
+        [str(BIN / "python"), "-m", "bot.server", "--model", str(model), "--interface", "127.0.0.1",
+         "--port", str(port), "--credentials", "credentials.yml", "--endpoints", endpoints],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     return Server(name, port, process)
 
 
-def _ready(server: Server, api_token: str) -> bool:
+def _ready(server: Server, api_token: Optional[str]) -> bool:
     try:
         if server.name == "actions":
             return requests.get(f"{server.url}/health", timeout=2).status_code == 200
+        if not api_token:
+            # Rasa listens once the model is loaded.
+            return requests.get(server.url, timeout=2).status_code == 200
         status = requests.get(f"{server.url}/status", params={"token": api_token}, timeout=2)
         return status.status_code == 200 and bool(status.json().get("model_file"))
     except requests.RequestException:
         return False
 
 
-def wait_until_ready(servers: List[Server], api_token: str, log: Path) -> None:
+def wait_until_ready(servers: List[Server], api_token: Optional[str], log: Path) -> None:
     """Until every server answers; RuntimeError with the log's tail if one exits or time runs out."""
     deadline = time.monotonic() + START_TIMEOUT_S
     waiting = list(servers)
@@ -193,6 +200,8 @@ def base_environment(action_port: int, case_db_url: str, tokens: Dict[str, str])
         "ANTIFRAUD_ENV": "test",
         "HOTLINE_TOKEN": tokens["hotline"],
         "INTEGRATION_TOKEN": tokens["integration"],
+        "ACTION_SERVER_TOKEN": tokens["actions"],
+        "SENDER_ID_KEY": tokens["sender_key"],
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "CASE_DB_URL": case_db_url,
     }
@@ -217,7 +226,8 @@ def production_variables(postgres_url: str, redis_url: str) -> Dict[str, str]:
 
 
 def new_tokens() -> Dict[str, str]:
-    return {name: secrets.token_urlsafe(16) for name in ("hotline", "integration", "api")}
+    """The staff, integration, Rasa API and action server tokens and the conversation id key."""
+    return {name: secrets.token_urlsafe(16) for name in ("hotline", "integration", "api", "actions", "sender_key")}
 
 
 @dataclass

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from rasa_sdk import Tracker
 
 from actions.common import case_repository
+from bot.senders import conversation_id
 from bot.storage.migrate import upgrade
 from scripts.servers import (
     MODEL,
@@ -76,6 +77,11 @@ class LiveAssistant:
     case_database: Path
     log: Path
     server_pid: int  # the Rasa server's process, for memory measurements
+    sender_key: str  # SENDER_ID_KEY: the stored conversation ids are keyed with it
+
+    def conversation_id(self, sender: str, door: str = "webchat") -> str:
+        """The id the server stores (tracker, case) for `sender` of `door`."""
+        return conversation_id(door, sender, self.sender_key)
 
     def post(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.post(self.url + path, timeout=60, **kwargs)
@@ -191,7 +197,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
             wait_until_ready(servers, tokens["api"], log)
             yield LiveAssistant(
                 servers[1].url, tokens["hotline"], tokens["integration"], tokens["api"], database, case_database, log,
-                servers[1].process.pid,
+                servers[1].process.pid, tokens["sender_key"],
             )
         finally:
             for server in reversed(servers):

@@ -299,7 +299,8 @@ def turn_events(assistant: LiveAssistant, sender: str) -> List[Dict[str, Any]]:
     """The tracker's events since the person's last message (best effort: [] if the API does not answer)."""
     try:
         response = requests.get(
-            f"{assistant.url}/conversations/{sender}/tracker", params={"token": assistant.api_token}, timeout=30
+            f"{assistant.url}/conversations/{assistant.conversation_id(sender)}/tracker",
+            params={"token": assistant.api_token}, timeout=30,
         )
         if response.status_code != 200:
             return []

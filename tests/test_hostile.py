@@ -405,7 +405,8 @@ def test_one_sender_flood_is_rate_limited_and_its_tracker_stays_consistent(assis
         assert refusal.json()["message"] == wait.format(seconds=seconds)
 
     tracker = requests.get(
-        f"{assistant.url}/conversations/{sender}/tracker", params={"token": assistant.api_token}, timeout=TIMEOUT_S,
+        f"{assistant.url}/conversations/{assistant.conversation_id(sender)}/tracker",
+        params={"token": assistant.api_token}, timeout=TIMEOUT_S,
     ).json()
     users = [e for e in tracker["events"] if e["event"] == "user"]
     assert len(users) == len(accepted)

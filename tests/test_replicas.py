@@ -21,6 +21,7 @@ import requests
 import sqlalchemy as sa
 
 from bot.knowledge import load_knowledge, localized
+from bot.senders import conversation_id
 from scripts.servers import MODEL, Deployment, Server, ServiceUnavailable, production_deployment
 from tests.conftest import fail_in_ci_else_skip
 
@@ -143,6 +144,10 @@ class Conversation:
     sent: List[str] = field(default_factory=list)
     interrupted: int = 0
 
+    def stored_id(self, deployment: Deployment) -> str:
+        """The conversation's id in the store: its door's keyed hash of the sender."""
+        return conversation_id(self.channel, self.sender, deployment.tokens["sender_key"])
+
     def run(self, deployment: Deployment, engine: sa.engine.Engine, aside: bool,
             progress: Optional[threading.Semaphore] = None) -> None:
         answers = ANSWERS if FIRST_QUESTION[self.scam_type] == "money_sent" else ANSWERS[1:]
@@ -180,7 +185,7 @@ class Conversation:
         except requests.ConnectionError:
             assert not server.alive(), f"{server.name} refused a connection while alive"
             self.interrupted += 1
-            texts, _, _ = stored(engine, self.sender)
+            texts, _, _ = stored(engine, self.stored_id(deployment))
             self.sent.append(text)
             if texts == self.sent:
                 return None
@@ -222,7 +227,7 @@ def test_concurrent_conversations_across_replicas_are_stored_whole(
         for future in [pool.submit(c.run, deployment, events_db, c.number % 2 == 0) for c in talks]:
             future.result()
     for talk in talks:
-        assert_triaged(deployment, events_db, talk.sender, talk.scam_type, talk.sent)
+        assert_triaged(deployment, events_db, talk.stored_id(deployment), talk.scam_type, talk.sent)
 
 
 def test_an_action_server_outage_gets_a_clear_reply_and_the_chat_goes_on(
@@ -247,7 +252,7 @@ def test_an_action_server_outage_gets_a_clear_reply_and_the_chat_goes_on(
     talk.run(deployment, events_db, aside=False)
     # The two stories sent during the outage are stored with Rasa's fallback after the lost action (the
     # person was sent service_unavailable instead, checked above); the chat then goes on whole.
-    assert_triaged(deployment, events_db, talk.sender, "romance", talk.sent, unanswered=[])
+    assert_triaged(deployment, events_db, talk.stored_id(deployment), "romance", talk.sent, unanswered=[])
 
 
 def test_a_database_outage_is_a_clear_error_and_nothing_is_corrupted(
@@ -283,7 +288,7 @@ def test_a_database_outage_is_a_clear_error_and_nothing_is_corrupted(
     for step, (text, next_question) in enumerate(ANSWERS[1:]):
         replies = talk.turn(deployment, events_db, step, text)
         assert replies and (not next_question or replies[-1]["text"] == question(next_question)), replies
-    assert_triaged(deployment, events_db, talk.sender, talk.scam_type, talk.sent)
+    assert_triaged(deployment, events_db, talk.stored_id(deployment), talk.scam_type, talk.sent)
 
 
 def test_a_replica_killed_mid_conversation_loses_nothing(
@@ -302,4 +307,4 @@ def test_a_replica_killed_mid_conversation_loses_nothing(
     # Each conversation always has a turn in flight, half of them on the killed replica.
     assert sum(talk.interrupted for talk in talks) > 0
     for talk in talks:
-        assert_triaged(deployment, events_db, talk.sender, talk.scam_type, talk.sent)
+        assert_triaged(deployment, events_db, talk.stored_id(deployment), talk.scam_type, talk.sent)

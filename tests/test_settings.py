@@ -65,7 +65,8 @@ def test_production_needs_postgresql_for_cases_and_conversations(
 def test_the_production_endpoints_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     path = str(ROOT / "endpoints.production.yml")
     variables = {
-        "ACTION_ENDPOINT_URL": "http://actions.internal:5055/webhook", "TRACKER_DB_HOST": "db.internal",
+        "ACTION_ENDPOINT_URL": "http://actions.internal:5055/webhook", "ACTION_SERVER_TOKEN": "a-long-shared-secret",
+        "TRACKER_DB_HOST": "db.internal",
         "TRACKER_DB_PORT": "5432", "TRACKER_DB": "antifraud", "TRACKER_DB_USER": "rasa",
         "TRACKER_DB_PASSWORD": "pw", "REDIS_HOST": "redis.internal", "REDIS_PORT": "6380", "REDIS_DB": "2",
         "REDIS_PASSWORD": "", "REDIS_KEY_PREFIX": "antifraud",
@@ -80,7 +81,9 @@ def test_the_production_endpoints_come_from_the_environment(monkeypatch: pytest.
     tracker_store = read_endpoint_config(path, "tracker_store")
     assert tracker_store is not None and tracker_store.url == "db.internal"
     assert tracker_store.kwargs["password"] == "pw" and tracker_store.kwargs["dialect"] == "postgresql"
-    assert read_endpoint_config(path, "action_endpoint").url == variables["ACTION_ENDPOINT_URL"]  # type: ignore[union-attr]
+    action_endpoint = read_endpoint_config(path, "action_endpoint")
+    assert action_endpoint is not None and action_endpoint.url == variables["ACTION_ENDPOINT_URL"]
+    assert action_endpoint.headers == {"Authorization": "Bearer a-long-shared-secret"}
     monkeypatch.delenv("REDIS_HOST")
     with pytest.raises(RasaException, match="REDIS_HOST"):
         read_endpoint_config(path, "lock_store")

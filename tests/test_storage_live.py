@@ -54,7 +54,8 @@ def test_the_tracker_store_keeps_the_conversation_without_personal_data(
     assistant: LiveAssistant, conversation: str
 ) -> None:
     with sqlite3.connect(assistant.database) as db:
-        rows = [data for (data,) in db.execute("SELECT data FROM events WHERE sender_id = ?", (conversation,))]
+        rows = [data for (data,) in db.execute("SELECT data FROM events WHERE sender_id = ?",
+                                               (assistant.conversation_id(conversation),))]
     decoded = json.dumps([json.loads(row) for row in rows], ensure_ascii=False)
     for value in PERSONAL:
         assert value not in "".join(rows) and value not in decoded, value
@@ -72,7 +73,8 @@ def test_the_tracker_store_keeps_the_conversation_without_personal_data(
 def test_the_case_record_has_the_summary_and_nothing_personal(assistant: LiveAssistant, conversation: str) -> None:
     with sqlite3.connect(assistant.case_database) as db:
         db.row_factory = sqlite3.Row
-        case = dict(db.execute("SELECT * FROM cases WHERE conversation_id = ?", (conversation,)).fetchone())
+        case = dict(db.execute("SELECT * FROM cases WHERE conversation_id = ?",
+                               (assistant.conversation_id(conversation),)).fetchone())
         dump = "\n".join(db.iterdump())
     assert {k: case[k] for k in ("channel", "language", "scam_type", "risk_level", "money_sent", "amount_band",
                                  "credentials_shared", "minutes_since_transfer")} == {

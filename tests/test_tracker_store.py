@@ -40,6 +40,7 @@ def tracker_url(new_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
     """A new tracker database, set in the environment endpoints.yml reads, as scripts/run.sh would."""
     url = new_database()
     monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:9/webhook")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "unused-in-this-test")
     if url.startswith("sqlite"):
         # The default: a dialect and a file, no URL.
         monkeypatch.setenv("TRACKER_DB_DIALECT", "sqlite")

@@ -25,6 +25,7 @@ class IntegrationInput(RestWebhookInput):
         return cls(required_secret("INTEGRATION_TOKEN", "the integration webhook"))
 
     def __init__(self, token: str) -> None:
+        super().__init__()
         self._token = token
 
     def check_sender(self, payload: Dict[str, Any]) -> None:

@@ -2,12 +2,15 @@
 
 Bodies Rasa's own handler would answer with a 500 or a silent `200 []` get a JSON 4xx;
 a turn without a reply gets the fallback message, a store failure a 503 JSON error
-(bot/channels/turns.py).
+(bot/channels/turns.py). The conversation Rasa keeps is the door's keyed hash of `sender`
+(bot/senders.py); replies still name the client's `sender`. REST_WEBHOOK_ENABLED=false closes
+this anonymous door (404 `door_closed`); the integration door stays.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -18,6 +21,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.http import (
     RequestRejected,
+    error_response,
     is_unicode,
     json_object,
     metadata_field,
@@ -25,9 +29,33 @@ from bot.channels.http import (
     text_field,
 )
 from bot.channels.turns import run_turn
+from bot.senders import conversation_id, sender_id_key
+from bot.settings import ConfigurationError
 
 # Rasa's SQL tracker store keeps sender ids in a 255-character column.
 MAX_REST_SENDER_CHARS = 255
+ENABLED_VARIABLE = "REST_WEBHOOK_ENABLED"
+_SWITCH = {"": True, "1": True, "true": True, "yes": True, "on": True,
+           "0": False, "false": False, "no": False, "off": False}
+
+
+def rest_door_enabled() -> bool:
+    """REST_WEBHOOK_ENABLED (default true); ConfigurationError for anything but true/false."""
+    raw = (os.environ.get(ENABLED_VARIABLE) or "").strip().lower()
+    if raw not in _SWITCH:
+        raise ConfigurationError(f"{ENABLED_VARIABLE} must be true or false, got {raw!r}.")
+    return _SWITCH[raw]
+
+
+class ClientCollector(CollectingOutputChannel):
+    """Replies addressed to the `sender` the client sent, not to the stored conversation id."""
+
+    def __init__(self, client_sender: str) -> None:
+        super().__init__()
+        self.client_sender = client_sender
+
+    async def _persist_message(self, message: Dict[str, Any]) -> None:
+        await super()._persist_message({**message, "recipient_id": self.client_sender})
 
 
 class RestWebhookInput(RestInput):
@@ -36,7 +64,10 @@ class RestWebhookInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        return cls()
+        return cls(enabled=rest_door_enabled())
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._enabled = enabled
 
     def check_sender(self, payload: Dict[str, Any]) -> None:
         sender = payload.get("sender")
@@ -58,9 +89,12 @@ class RestWebhookInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        sender_id_key()  # fails at start-up, not at the first message
 
         @blueprint.middleware("request")
         async def check_request(request: Request) -> Optional[HTTPResponse]:
+            if not self._enabled:
+                return error_response(404, "door_closed", f"This webhook is switched off ({ENABLED_VARIABLE}).")
             return self.refusal(request) if request.method == "POST" else None
 
         @blueprint.route("/", methods=["GET"])
@@ -69,9 +103,10 @@ class RestWebhookInput(RestInput):
 
         @blueprint.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            collector = CollectingOutputChannel()
+            sender = str(await self._extract_sender(request))
+            collector = ClientCollector(sender)
             message = UserMessage(
-                self._extract_message(request), collector, await self._extract_sender(request),
+                self._extract_message(request), collector, conversation_id(self.name(), sender),
                 input_channel=self._extract_input_channel(request), metadata=self.get_metadata(request),
             )
             return await run_turn(request, on_new_message, message, collector)

@@ -1,4 +1,7 @@
-"""The citizens' door: a WeChat-style chat page, its message endpoint and its history."""
+"""The citizens' door: a WeChat-style chat page, its message endpoint and its history.
+
+The page's `sender` names the conversation; Rasa keeps it as the web chat's keyed hash of it
+(bot/senders.py), so the history serves web chat conversations only."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from bot.channels.ratelimit import SenderRateLimit
 from bot.channels.turns import run_turn, store_unavailable
 from bot.knowledge import load_knowledge, localized
 from bot.language import SUPPORTED
+from bot.senders import conversation_id, sender_id_key
 from bot.tracker_store import watch_store_failures
 
 MESSAGE_PARTS = ("text", "buttons", "custom", "image", "attachment")
@@ -35,15 +39,20 @@ class WebchatOutput(CollectingOutputChannel):
     """Keeps a reply's text, buttons and custom payload in one message.
 
     The stock collector splits a custom payload into a separate message; the
-    page needs them together to mark a critical warning in red.
+    page needs them together to mark a critical warning in red. Replies name the page's
+    `sender`, not the stored conversation id.
     """
+
+    def __init__(self, client_sender: str) -> None:
+        super().__init__()
+        self.client_sender = client_sender
 
     @classmethod
     def name(cls) -> str:
         return "webchat"
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        merged = {"recipient_id": recipient_id}
+        merged = {"recipient_id": self.client_sender}
         merged.update({k: message[k] for k in MESSAGE_PARTS if message.get(k)})
         self.messages.append(merged)
 
@@ -97,6 +106,7 @@ class WebchatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("webchat", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        sender_id_key()  # fails at start-up, not at the first message
 
         @blueprint.route("/", methods=["GET"])
         async def page(request: Request) -> HTTPResponse:
@@ -118,8 +128,10 @@ class WebchatInput(InputChannel):
             retry_after = self._limit.retry_after(sender)
             if retry_after is not None:
                 return rate_limited(retry_after, metadata.get("lang"))
-            collector = WebchatOutput()
-            message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            collector = WebchatOutput(sender)
+            message = UserMessage(
+                text, collector, conversation_id(self.name(), sender), input_channel=self.name(), metadata=metadata
+            )
             return await run_turn(request, on_new_message, message, collector)
 
         refuse_other_methods(blueprint, "/webhook")
@@ -131,7 +143,7 @@ class WebchatInput(InputChannel):
             except RequestRejected as rejected:
                 return rejected.response()
             with watch_store_failures() as failures:
-                tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+                tracker = await request.app.ctx.agent.tracker_store.retrieve(conversation_id(self.name(), sender))
             if failures:
                 # Rasa's fail-safe store would have answered with an empty history.
                 return store_unavailable()
