@@ -38,6 +38,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequen
 import yaml
 
 from bot.amounts import AmountMention, find_amounts
+from bot.spans import longest_non_overlapping
 from bot.timeparse import TimeMention, find_times
 
 FACTS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "facts.yml"
@@ -519,18 +520,7 @@ class _Hit:
 
 def _keep_longest(items: List[Tuple[int, int, Any]]) -> List[Tuple[int, int, Any]]:
     """Longest first, then leftmost; anything overlapping a kept span is dropped (n log n)."""
-    kept_starts: List[int] = []
-    kept: List[Tuple[int, int, Any]] = []
-    for item in sorted(items, key=lambda x: (-(x[1] - x[0]), x[0])):
-        start, end, _ = item
-        i = bisect.bisect_right(kept_starts, start)
-        if i and kept[i - 1][1] > start:
-            continue
-        if i < len(kept) and kept[i][0] < end:
-            continue
-        kept_starts.insert(i, start)
-        kept.insert(i, item)
-    return kept
+    return longest_non_overlapping(items, lambda item: (item[0], item[1]))
 
 
 def _cue(rules: Rules, name: str, window: str) -> bool:

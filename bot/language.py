@@ -30,8 +30,9 @@ _ASK_CHINESE = re.compile(
     r"|^\s*(中文|chinese)(\s+please)?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
-# Quoted text is someone else's words.
-_QUOTED = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
+# Quoted text is someone else's words. A quote ends at its first closing mark, and stops at another
+# opening one, so an unclosed run of openers is not rescanned from each (linear time).
+_QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|『[^『』]*』|\"[^\"]*\"")
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z]+(?:'[A-Za-z]+)?")
 # Markers of a person's own question or report, in a short run of text.
 _OWN_ZH = re.compile(r"[我吗呢吧么嘛啊]|怎么|是不是|真的假的|骗")

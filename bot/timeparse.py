@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import List, Optional, Tuple
 
+from bot.spans import longest_non_overlapping
+
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
 _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
@@ -393,8 +395,4 @@ def find_times(text: str, now: Optional[datetime] = None, bare_spans: bool = Fal
             anchor = _week_anchor(match, now, zh)
             if anchor:
                 add(match, _minutes_between(now, _at(now, anchor[0], anchor[1])))
-    kept: List[TimeMention] = []
-    for mention in sorted(found, key=lambda m: (-(m.end - m.start), m.start)):
-        if all(mention.end <= k.start or mention.start >= k.end for k in kept):
-            kept.append(mention)
-    return sorted(kept, key=lambda m: m.start)
+    return longest_non_overlapping(found, lambda m: (m.start, m.end))
