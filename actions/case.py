@@ -28,6 +28,8 @@ from actions.common import (
 from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
 from bot.knowledge import Knowledge, RedFlag, localized
 
+OPEN_CASE = "action_open_case"
+
 # A message that changes the type opens a second case only when it reads as a new story:
 # this long, and (when the pipeline gives a verdict) this surely a scam.
 NEW_STORY_MIN_CJK = 25
@@ -162,7 +164,7 @@ def story_type(tracker: Tracker, analysis_type: str) -> str:
 
 class ActionOpenCase(Action):
     def name(self) -> str:
-        return "action_open_case"
+        return OPEN_CASE
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]

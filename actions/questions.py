@@ -7,14 +7,28 @@ the same buttons, not as the full question word for word.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Set
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.case import OPEN_CASE
 from actions.common import conversation_language, knowledge
 from bot.knowledge import TRIAGE_SLOTS_ASKED, localized
+
+
+def _asked_in_this_case(tracker: Tracker, texts: Set[str]) -> bool:
+    """Whether the bot said one of these texts since the current case was opened.
+
+    The form runs its ask actions itself, so only their messages are in the tracker.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot" and event.get("text") in texts:
+            return True
+        if event.get("event") == "action" and event.get("name") == OPEN_CASE:
+            return False
+    return False
 
 
 class AskTriageQuestion(Action):
@@ -30,9 +44,7 @@ class AskTriageQuestion(Action):
     ) -> List[EventType]:
         lang = conversation_language(tracker)
         question = knowledge().triage_questions[self.slot]
-        asked_before = any(
-            event.get("event") == "action" and event.get("name") == self.name() for event in tracker.events
-        )
+        asked_before = _asked_in_this_case(tracker, set(question["text"].values()))
         dispatcher.utter_message(
             text=localized(question["reminder" if asked_before else "text"], lang),
             buttons=[

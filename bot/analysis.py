@@ -25,6 +25,8 @@ MAX_ALTERNATIVES = 3
 # in the warning too (a romance that turned into an investment "opportunity").
 RELATED_MIN_SCORE = 0.2
 RELATED_MIN_FLAGS = 2
+# Entities staff want listed: who the other side claimed to be, where, and how to reach them.
+MENTIONED_ENTITIES = ("claimed_identity", "platform", "phone_number", "url", "bank_card")
 # Money sent within this many minutes: an emergency stop-payment may still work.
 CRITICAL_WINDOW_MINUTES = 24 * 60
 
@@ -57,6 +59,7 @@ class Analysis:
     verdict: str
     scam_probability: float
     signals: Dict[str, bool] = field(default_factory=dict)
+    mentioned: List[Dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -162,6 +165,22 @@ def _risk_from_text(scam_type: str, signals: Mapping[str, bool]) -> str:
     )
 
 
+def mentioned(parse: Mapping[str, Any], text: str) -> List[Dict[str, Any]]:
+    """The identities, platforms, numbers, links and cards the extractor found, once each, in text order.
+
+    The value is the text's own words (the parse's value may be a synonym's canonical name).
+    """
+    seen = set()
+    found = []
+    for entity in sorted(parse.get("entities") or [], key=lambda e: int(e.get("start") or 0)):
+        kind, start, end = entity.get("entity"), int(entity.get("start") or 0), int(entity.get("end") or 0)
+        value = text[start:end]
+        if kind in MENTIONED_ENTITIES and value and (kind, value) not in seen:
+            seen.add((kind, value))
+            found.append({"kind": kind, "value": value, "start": start, "end": end})
+    return found
+
+
 def report_steps(scam: Optional[ScamType], lang: str, knowledge: Knowledge) -> List[str]:
     steps = list(localized(knowledge.reporting["channels"], lang))
     if scam is not None:
@@ -217,4 +236,5 @@ def analyze(
         verdict=verdict.verdict,
         scam_probability=verdict.scam_probability,
         signals=signals,
+        mentioned=mentioned(parse, text),
     )

@@ -365,13 +365,19 @@ def test_a_question_asked_before_comes_back_as_a_reminder(slot: str) -> None:
     action = ASK_ACTIONS[slot]()
     for lang in ("zh", "en"):
         tracker = make_tracker("是真的吗", intent="doubt", slots={"language": lang})
-        tracker.events[:0] = [{"event": "action", "name": action.name()}, {"event": "action", "name": "action_listen"}]
+        earlier = [{"event": "action", "name": "action_open_case"}, {"event": "action", "name": "triage_form"},
+                   {"event": "bot", "text": localized(KB.triage_questions[slot]["text"], lang)},
+                   {"event": "action", "name": "action_listen"}]
+        tracker.events[:0] = earlier
         messages, events = run(action, tracker)
         question = KB.triage_questions[slot]
         assert events == []
         assert messages[0]["text"] == localized(question["reminder"], lang)
         assert messages[0]["text"] != localized(question["text"], lang)
         assert [b["payload"] for b in messages[0]["buttons"]] == [b["payload"] for b in question.get("buttons") or []]
+        # A new case asks in full again.
+        tracker.events[3:3] = [{"event": "action", "name": "action_open_case"}]
+        assert run(action, tracker)[0][0]["text"] == localized(question["text"], lang)
 
 
 @pytest.mark.parametrize("slots, level", [

@@ -34,6 +34,19 @@ def test_analyze_matches_its_schema(assistant: LiveAssistant, text: str) -> None
     check(assistant.analyze(text), response_schema("/webhooks/hotline/analyze", "post", "200"))
 
 
+def test_analyze_lists_who_they_claimed_to_be_and_how_to_reach_them(assistant: LiveAssistant) -> None:
+    text = "自称公安局的人打电话，让我加QQ，然后打开 http://safe-check.example/verify 转账到6222021234567890123"
+    result = assistant.analyze(text)
+    check(result, response_schema("/webhooks/hotline/analyze", "post", "200"))
+    kinds = {m["kind"]: m["value"] for m in result["mentioned"]}
+    assert kinds["claimed_identity"] == "公安局", result["mentioned"]
+    assert kinds["bank_card"] == "6222021234567890123", result["mentioned"]
+    assert "safe-check.example" in kinds["url"], result["mentioned"]
+    for item in result["mentioned"]:
+        assert text[item["start"]:item["end"]] == item["value"]
+    assert assistant.analyze("明天下午三点开会，记得带上季度报告")["mentioned"] == []
+
+
 def test_errors_match_their_schema(assistant: LiveAssistant) -> None:
     error = {"$ref": "#/components/schemas/Error"}
     for body, headers in [

@@ -28,6 +28,7 @@
     detectedLang: $('detected-lang'),
     highlighted: $('highlighted-text'),
     redFlags: $('red-flags'),
+    mentioned: $('mentioned'),
     nextQuestions: $('next-questions'),
     script: $('script'),
     copy: $('copy-script'),
@@ -164,6 +165,21 @@
     });
   }
 
+  function renderMentioned(items) {
+    const clean = Array.isArray(items) ? items.filter((m) => m && typeof m === 'object' && m.value) : [];
+    els.mentioned.replaceChildren();
+    if (!clean.length) {
+      els.mentioned.append(el('li', 'empty', t('noMentioned')));
+      return;
+    }
+    clean.forEach((m) => {
+      const li = el('li');
+      li.dataset.kind = String(m.kind || '');
+      li.append(el('span', 'mentioned-kind', t('kind_' + String(m.kind || ''))), ' ', el('strong', null, String(m.value)));
+      els.mentioned.append(li);
+    });
+  }
+
   function scamLabel(data) {
     if (data.verdict === 'unsure') return t('unsureLabel', { type: String(data.scam_name || data.scam_type || '') });
     return data.scam_name ? String(data.scam_name) : data.scam_type === 'none' || !data.scam_type ? t('noScam') : '';
@@ -207,6 +223,7 @@
     const flags = Array.isArray(data.red_flags) ? data.red_flags.filter((f) => f && typeof f === 'object') : [];
     renderHighlighted(text, flags);
     renderRedFlags(flags);
+    renderMentioned(data.mentioned);
 
     fillList(els.nextQuestions, data.next_questions);
     els.script.textContent = data.script ? String(data.script) : t('none');
