@@ -24,6 +24,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.privacy import redact
 from bot.settings import require_postgresql
+from bot.storage.cases import owner_only_sqlite
 
 T = TypeVar("T")
 _failures: ContextVar[Optional[List[Exception]]] = ContextVar("tracker_store_failures", default=None)
@@ -53,22 +54,50 @@ class StoreReadFailed(RuntimeError):
 PERSONAL_ENTITIES = {"phone_number": "[PHONE]", "bank_card": "[BANK_CARD]"}
 
 
-def _redact_strings(value: Any) -> Any:
+def _redact_strings(value: Any, texts: Dict[str, str]) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return redact(texts.get(value, value))
     if isinstance(value, list):
-        return [_redact_strings(item) for item in value]
+        return [_redact_strings(item, texts) for item in value]
     if isinstance(value, dict):
-        return {key: _redact_strings(item) for key, item in value.items()}
+        return {key: _redact_strings(item, texts) for key, item in value.items()}
     return value
 
 
+def mask_entities(text: str, entities: Any) -> str:
+    """`text` with the span of every personal entity the NLU extracted replaced by its placeholder
+    (when the span holds personal data: a 400 number or an order number found as one stays)."""
+    spans = []
+    for entity in entities if isinstance(entities, list) else []:
+        start, end = (entity.get("start"), entity.get("end")) if isinstance(entity, dict) else (None, None)
+        name = entity.get("entity") if isinstance(entity, dict) else None
+        if name not in PERSONAL_ENTITIES or not isinstance(start, int) or not isinstance(end, int):
+            continue
+        if 0 <= start < end <= len(text) and redact(text[start:end]) != text[start:end]:
+            spans.append((start, end, PERSONAL_ENTITIES[name]))
+    parts: List[str] = []
+    position = 0
+    for start, end, placeholder in sorted(spans):
+        if start >= position:  # overlapping spans: the first one wins
+            parts += [text[position:start], placeholder]
+            position = end
+    return "".join(parts) + text[position:]
+
+
 def redact_event(data: Dict[str, Any]) -> Dict[str, Any]:
-    """A serialised event with every string value redacted: texts, parse data, slot values, metadata."""
+    """A serialised event with every string value redacted: texts, parse data, slot values, metadata.
+
+    The message text (wherever the event repeats it, e.g. the web chat's `metadata.display`) first
+    loses the spans of the personal entities the NLU extracted, then goes through `redact`.
+    """
+    texts: Dict[str, str] = {}
+    parse = data.get("parse_data")
+    if isinstance(parse, dict) and isinstance(parse.get("text"), str) and parse.get("entities"):
+        texts[parse["text"]] = mask_entities(parse["text"], parse["entities"])
     # A new structure: as_dict() shares its dicts with the live event, which must stay as it is.
-    redacted = _redact_strings(data)
+    redacted = _redact_strings(data, texts)
     for entity in (redacted.get("parse_data") or {}).get("entities") or []:
-        if entity.get("entity") in PERSONAL_ENTITIES:
+        if isinstance(entity, dict) and entity.get("entity") in PERSONAL_ENTITIES:
             entity["value"] = PERSONAL_ENTITIES[entity["entity"]]
     return redacted
 
@@ -87,8 +116,13 @@ class _RedactedEvent:
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """endpoints.yml `type: bot.tracker_store.RedactingSQLTrackerStore`, with the SQL store's settings."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, domain: Any = None, dialect: str = "sqlite", host: Optional[str] = None, port: Any = None,
+        db: str = "rasa.db", **kwargs: Any,
+    ) -> None:
+        if dialect == "sqlite" or (host or "").startswith("sqlite"):
+            owner_only_sqlite(self.get_db_url(dialect, host, None, db))
+        super().__init__(domain, dialect, host, port, db, **kwargs)
         require_postgresql("The tracker store (TRACKER_DB_*)", str(self.engine.url))
 
     async def _watched(self, operation: Awaitable[T]) -> T:

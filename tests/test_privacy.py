@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.privacy import id_checksum_ok, luhn_ok, redact
@@ -40,6 +42,26 @@ CARD_19 = "6228480012345678903"
     ("退款打到支付宝账号 lisi.pay2024", "退款打到支付宝账号 [ALIPAY_ID]"),
     ("支付宝账号13812345678", "支付宝账号[PHONE]"),
     ("Alipay account: someone@example.com", "Alipay account: [EMAIL]"),
+    # as people type them (issue 12): the original span goes, whatever the spelling
+    ("加我vx13812345678", "加我vx[PHONE]"),
+    ("电话１３８ 一二三四 5678", "电话[PHONE]"),
+    ("手机 1 3 8 1 2 3 4 5 6 7 8 打我", "手机 [PHONE] 打我"),
+    ("座机 +86 10 6234 5678", "座机 [PHONE]"),
+    ("身份证 110105 19491231 002x", "身份证 [ID_NUMBER]"),
+    ("老身份证110105491231002", "老身份证[ID_NUMBER]"),
+    ("卡号 622202 1234567894", "卡号 [BANK_CARD]"),
+    ("加v zs123456", "加v [WECHAT_ID]"),
+    ("微 信 号：zs123456", "微 信 号：[WECHAT_ID]"),
+    ("my WeChat is zs123456", "my WeChat is [WECHAT_ID]"),
+    ("扣扣 123456789", "扣扣 [QQ_ID]"),
+    ("企鹅号：987654321", "企鹅号：[QQ_ID]"),
+    ("pay.example.com/confirm?apikey=Zx81", "[URL_WITH_SECRET]"),
+    ("https://m.example.cn/h5?accessToken=eyJh8K", "[URL_WITH_SECRET]"),
+    ("add me on WeChat please, my name is Lily", "add me on WeChat please, my name is [NAME]"),
+    ("我叫张伟，刚才被骗了", "我叫[NAME]，刚才被骗了"),
+    ("家住幸福小区5栋1203室", "家住[ADDRESS]"),
+    ("护照号E12345678", "护照号[PASSPORT]"),
+    ("车牌粤B12345被拍了", "车牌[PLATE]被拍了"),
 ])
 def test_personal_data_becomes_typed_placeholders(text: str, expected: str) -> None:
     assert redact(text) == expected
@@ -58,7 +80,11 @@ def test_personal_data_becomes_typed_placeholders(text: str, expected: str) -> N
     "房间号1203，快递柜取件码6683",
     "官网 https://www.gov.cn/fraud/report?id=12 可以举报",
     "http://example.com/article?page=2&lang=zh",
-    "add me on WeChat please, my name is Lily",
+    "add me on WeChat please, we met on Tinder",
+    "我是公安局的王警官，你涉嫌洗钱",
+    "My name is Officer Smith from the police",
+    "在王者荣耀里买账号被骗",
+    "转了 1000 2000 3000 4000 5000 一共五次",
     "用微信支付了两万，又用支付宝转了5000",
     "支付宝：3000元，微信：2000元",
     "QQ 20000元的游戏装备",
@@ -74,7 +100,7 @@ def test_several_kinds_in_one_message() -> None:
     text = (f"我叫王五，手机13912345678，身份证{ID_NUMBER}，卡号{CARD_19}，"
             "邮箱wangwu@example.com，他发来https://app.example.com/verify?token=abc123，让我转5万元")
     assert redact(text) == (
-        "我叫王五，手机[PHONE]，身份证[ID_NUMBER]，卡号[BANK_CARD]，"
+        "我叫[NAME]，手机[PHONE]，身份证[ID_NUMBER]，卡号[BANK_CARD]，"
         "邮箱[EMAIL]，他发来[URL_WITH_SECRET]，让我转5万元"
     )
 
@@ -82,3 +108,33 @@ def test_several_kinds_in_one_message() -> None:
 def test_checksums() -> None:
     assert id_checksum_ok(ID_NUMBER) and not id_checksum_ok(ID_NUMBER[:-1] + "1")
     assert luhn_ok(CARD_16) and luhn_ok(CARD_19) and not luhn_ok("2024031512345678")
+
+
+def test_the_original_span_goes_whatever_the_normalisation() -> None:
+    # A full-width digit and a Chinese digit each stand for one character of the original.
+    text = "号码：＋８６ 一三八 1234 ５６７８。好"
+    assert redact(text) == "号码：[PHONE]。好"
+
+
+# Worst cases for each pattern family: long runs of what a pattern reads, after each label.
+_ATOMS = [" ", "a", "1", "1 ", "1-", "1.", "1(", "1X", "a.", "a@", "@a", ".a", "a-", "a:", "a1", "?", "?a", "&token",
+          "/", ":", "微信", "微信 ", "微", "qq", "QQ ", "扣扣 ", "vx ", "加v ", "http://a", "www.", "x.co/", "我叫",
+          "我叫张", "我是王", "我住在", "家住", "my name is ", "My name is A", "I live at 1", "1号楼", "1单元", "粤B",
+          "E1", "护照", "passport ", "一", "１", "\u00a0", "\u200b", "12345 ", "Ab ", "1 Ab ", "支付宝：", "wechat ",
+          "a@b.", "a.b", "https://a.b/?", "我的地址是"]
+_PREFIXES = ["", "微信", "QQ", "我叫", "http://", "https://a:", "my name is ", "I live at ", "护照", "支付宝账号"]
+
+
+def test_every_pattern_is_linear_time() -> None:
+    """64 KB (the largest body a door takes) of any worst case redacts in well under a second;
+    "微信" + 20,000 spaces took 13 s and "http://" + "a:" x 32,000 6 s before."""
+    size = 64 * 1024
+    slowest = (0.0, "", "")
+    runs = (" ", "a", "1", "1 ", "a:", "a1", ".")
+    cases = [("", atom) for atom in _ATOMS] + [(prefix, atom) for prefix in _PREFIXES for atom in runs]
+    for prefix, atom in cases:
+        text = prefix + atom * ((size - len(prefix)) // len(atom))
+        started = time.process_time()
+        redact(text)
+        slowest = max(slowest, (time.process_time() - started, prefix, atom))
+    assert slowest[0] < 1.0, f"{slowest[0]:.2f} s of CPU for {slowest[1]!r} + {slowest[2]!r} repeated"

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
@@ -165,3 +168,55 @@ def test_retention_deletes_old_conversations_and_cases(
     with engine.connect() as connection:
         assert [c for (c,) in connection.execute(sa.text("SELECT conversation_id FROM cases"))] == ["recent"]
     engine.dispose()
+
+
+def test_personal_entity_spans_go_from_the_stored_text(
+    store: RedactingSQLTrackerStore, tracker_url: str
+) -> None:
+    """The NLU found "13812345678" inside "vx13812345678"; the store used to replace only the
+    entity's value and keep the text. A 400 service number found as a phone number stays."""
+    import re
+
+    import yaml
+
+    phone = yaml.safe_load((ROOT / "data" / "nlu" / "entities.yml").read_text(encoding="utf-8"))
+    patterns = next(i for i in phone["nlu"] if i.get("regex") == "phone_number")["examples"]
+    text = "加我vx13812345678，或者打客服400-820-8820"
+    entities = [
+        {"entity": "phone_number", "start": m.start(), "end": m.end(), "value": m.group(0)}
+        for line in patterns.splitlines() if line.strip().startswith("- ")
+        for m in re.finditer(line.strip()[2:], text)
+    ]
+    assert {e["value"] for e in entities} == {"13812345678", "400-820-8820"}
+    tracker = DialogueStateTracker.from_events("entity-spans", [
+        ActionExecuted("action_listen"),
+        UserUttered(text, intent={"name": "inform", "confidence": 1.0}, entities=entities,
+                    metadata={"display": text}),
+    ], slots=DOMAIN.slots)
+    asyncio.run(store.save(tracker))
+    user = next(data for type_name, data in stored(tracker_url) if type_name == "user")
+    assert user["text"] == user["metadata"]["display"] == "加我vx[PHONE]，或者打客服400-820-8820"
+    assert "13812345678" not in json.dumps(user)
+
+
+def test_sqlite_files_are_created_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """var/tracker.db and var/cases.db hold conversations and cases: 0600 whatever the umask."""
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:9/webhook")
+        monkeypatch.setenv("ACTION_SERVER_TOKEN", "unused-in-this-test")
+        monkeypatch.setenv("TRACKER_DB_DIALECT", "sqlite")
+        monkeypatch.setenv("TRACKER_DB_HOST", "")
+        monkeypatch.setenv("TRACKER_DB", "var/tracker.db")
+        created = create_tracker_store(read_endpoint_config(str(ROOT / "endpoints.yml"), "tracker_store"), DOMAIN)
+        created.engine.dispose()
+        upgrade(f"sqlite:///{tmp_path / 'var' / 'cases.db'}")
+        existing = tmp_path / "var" / "old.db"
+        existing.write_bytes(b"")
+        existing.chmod(0o644)
+        make_engine(f"sqlite:///{existing}").dispose()
+    finally:
+        os.umask(old)
+    for name in ("tracker.db", "cases.db", "old.db"):
+        assert stat.S_IMODE((tmp_path / "var" / name).stat().st_mode) == 0o600, name

@@ -30,11 +30,25 @@ def database_url() -> str:
     return url
 
 
+def owner_only_sqlite(url: Any) -> None:
+    """A SQLite file database is created readable and writable by its owner only (0600), or made so.
+
+    SQLite gives its journal and WAL files the database file's permissions.
+    """
+    parsed = sa.engine.make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # never truncates an existing file
+    os.chmod(path, 0o600)
+
+
 def make_engine(url: str) -> Engine:
     parsed = sa.engine.make_url(url)
     options: Dict[str, Any] = {"future": True, "pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    owner_only_sqlite(parsed)
     if parsed.get_backend_name() == "postgresql":
         # An unreachable database must fail fast, not hold up the chat.
         options["connect_args"] = {"connect_timeout": 5}
