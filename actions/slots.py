@@ -148,6 +148,15 @@ def money_just_left(slots: Mapping[str, Any]) -> bool:
     return minutes is None or float(minutes) <= CRITICAL_WINDOW_MINUTES
 
 
+def _newly_within_window(slots: Mapping[str, Any], found: Mapping[str, Any]) -> bool:
+    minutes = found.get("minutes_since_transfer")
+    return (
+        minutes is not None
+        and slots.get("minutes_since_transfer") is None
+        and float(minutes) <= CRITICAL_WINDOW_MINUTES
+    )
+
+
 class ValidateSlotMappings(ValidationAction):
     def name(self) -> str:
         return "action_validate_slot_mappings"
@@ -183,6 +192,9 @@ class ValidateSlotMappings(ValidationAction):
             merged["risk_level"] = "critical"
             alert_if_newly_critical(tracker, "critical")
             record_risk(tracker, "critical", True, merged)
+        elif slots.get("risk_level") == "critical" and _newly_within_window(slots, found):
+            # The time answered after the steps were sent: say it is not too late, in one line.
+            dispatcher.utter_message(response="utter_golden_time_still_open")
         elif slots.get("risk_level") not in ("critical", "high"):
             # Money that left days ago, or a code, the screen, an app or card details given away:
             # what to do about it now, before the next question.

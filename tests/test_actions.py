@@ -189,6 +189,21 @@ def test_golden_time_is_shown_once_and_left_to_the_already_paid_rule() -> None:
     assert messages == [] and "risk_level" not in slots
 
 
+@pytest.mark.parametrize("lang, text", [("zh", "十分钟前转的 用手机银行转的"), ("en", "about twenty minutes ago")])
+def test_a_recent_time_answered_after_the_steps_says_it_is_not_too_late(lang: str, text: str) -> None:
+    asked = {"language": lang, "scam_type": "impersonate_official", "money_sent": True, "risk_level": "critical",
+             "requested_slot": "time_since_transfer"}
+    messages, slots = extract(make_tracker(text, intent="inform", active_loop="triage_form", slots=asked))
+    assert [m.get("response") for m in messages] == ["utter_golden_time_still_open"]
+    assert slots["minutes_since_transfer"] <= 30
+    # A time already known, or one past the window, gets no such line.
+    known = {**asked, "minutes_since_transfer": 10.0}
+    assert extract(make_tracker(text, intent="inform", active_loop="triage_form", slots=known))[0] == []
+    old = extract(make_tracker("三天前" if lang == "zh" else "three days ago", intent="inform",
+                               active_loop="triage_form", slots=asked))
+    assert old[0] == [] and old[1]["minutes_since_transfer"] > 24 * 60
+
+
 def test_already_paid_while_the_form_asks_gets_the_stop_payment_steps_here() -> None:
     # Inside the form the intent fills money_sent and the form takes the turn: no rule sends the steps.
     asking = make_tracker("I already sent them the money!", intent="already_paid", active_loop="triage_form",
