@@ -10,11 +10,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import conversation_language, record_case
-from bot.alerts import send_case_alert
+from bot.alerts import alert_settings, send_case_alert
 from bot.amounts import amount_band
 from bot.analysis import CRITICAL_WINDOW_MINUTES, NO_SCAM, risk_level
 
 __all__ = ["CRITICAL_WINDOW_MINUTES", "ActionAssessRisk", "ActionEmergencySteps"]
+
+# The alert settings are read and checked when the action server imports the actions: a broken
+# ALERT_WEBHOOK_* stops the start instead of failing inside a chat.
+alert_settings()
 
 
 def alert_if_newly_critical(tracker: Tracker, level: str) -> None:

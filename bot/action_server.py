@@ -34,6 +34,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.alerts import alert_settings
 from bot.channels.http import bearer_token_matches, error_response
 from bot.settings import ConfigurationError, is_development, required_secret
 
@@ -137,6 +138,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     args: Any = argument_parser().parse_args(argv)
     try:
         token = action_server_token()
+        alert_settings()  # ALERT_WEBHOOK_*: checked once, here, not inside a chat
     except ConfigurationError as error:
         sys.exit(f"The action server cannot start: {error}")
     utils.configure_colored_logging(args.loglevel)
