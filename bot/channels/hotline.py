@@ -35,6 +35,9 @@ from bot.storage.cases import CaseRepository, CaseStats
 logger = structlog.get_logger()
 
 STATS_DAYS = 30
+# The periods statistics can ask for: the case records' dates, with room on both sides.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
 UNAUTHORIZED = "A valid staff token is required (Authorization: Bearer <token>)."
 
 
@@ -46,12 +49,18 @@ def stats_window(args: Any) -> Tuple[date, date]:
         if not value:
             return default
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             raise RequestRejected(422, "invalid_date", f"'{name}' must be a date as YYYY-MM-DD.")
+        if not FIRST_DAY <= parsed <= LAST_DAY:
+            # 0001-01-05 or 9999-12-31 used to overflow into a 500.
+            raise RequestRejected(
+                400, "date_out_of_range", f"'{name}' must be from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}."
+            )
+        return parsed
 
     until = day("to", datetime.now(timezone.utc).date())
-    since = day("from", until - timedelta(days=STATS_DAYS - 1))
+    since = day("from", max(FIRST_DAY, until - timedelta(days=STATS_DAYS - 1)))
     if since > until:
         raise RequestRejected(422, "invalid_range", "'from' is after 'to'.")
     return since, until
