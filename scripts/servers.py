@@ -30,7 +30,11 @@ import sqlalchemy as sa
 from bot.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "assistant.tar.gz"
+# ASSISTANT_MODEL: another trained model for the tests (e.g. one measured before a retrain).
+MODEL = Path(os.environ.get("ASSISTANT_MODEL") or ROOT / "models" / "assistant.tar.gz")
+# The per-client rate limit of the test servers (bot/channels/ratelimit.py): small, so a test reaches it.
+# The test client is 127.0.0.1, exempt; a test names another client in X-Forwarded-For (one trusted hop).
+TEST_CLIENT_RATE_MESSAGES = 10
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 240
 STOP_TIMEOUT_S = 20
@@ -204,6 +208,9 @@ def base_environment(action_port: int, case_db_url: str, tokens: Dict[str, str])
         "SENDER_ID_KEY": tokens["sender_key"],
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "CASE_DB_URL": case_db_url,
+        "CLIENT_RATE_MESSAGES": str(TEST_CLIENT_RATE_MESSAGES),
+        "TRUSTED_PROXY_HOPS": "1",
+        "RATE_LIMIT_EXEMPT": "127.0.0.1",
     }
 
 

@@ -3,17 +3,27 @@
 Every door must answer 2xx in its documented shape or a 4xx with a JSON error
 (bot/channels/http.py), never a 5xx, a hang or a reset connection; the server
 stays up and its memory bounded. test_contract.py holds the fixed examples.
+
+Every request also has a time budget: REQUEST_BUDGET_S of server time (the time to the response's
+headers, on loopback) for any input within the documented limits, and for the refusals above them.
+Besides the generated input, each door gets the worst cases tests/worst_case.py generates for every
+pattern family (long runs of digits, spaces, separators, repeated keywords) at the text limit, and
+metadata up to the body limit. The slowest request per door and family lands in
+results/hostile/summary.md.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import socket
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import requests
@@ -21,11 +31,13 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.channels.http import MAX_BODY_BYTES, MAX_TEXT_CHARS
-from bot.channels.ratelimit import DEFAULT_MESSAGES, DEFAULT_WINDOW_S, SenderRateLimit
+from bot.channels.ratelimit import DEFAULT_MESSAGES, DEFAULT_WINDOW_S, Limit, RateLimits, client_address
 from bot.knowledge import load_knowledge, localized
 from bot.settings import ConfigurationError
+from scripts.servers import TEST_CLIENT_RATE_MESSAGES
 from tests.conftest import LiveAssistant
 from tests.test_contract import SPEC, check, response_schema
+from tests.worst_case import KNOWN_SLOW, families, family_texts
 
 pytestmark = pytest.mark.server
 
@@ -38,6 +50,10 @@ HOSTILE = settings(
 FEW = settings(HOSTILE, max_examples=20)
 TIMEOUT_S = 60
 MAX_RSS_GROWTH_MB = 300
+REQUEST_BUDGET_S = 1.0
+SUMMARY = Path(__file__).resolve().parent.parent / "results" / "hostile" / "summary.md"
+# (door, family) -> (slowest seconds, requests, what it was)
+_timings: Dict[Tuple[str, str], Tuple[float, int, str]] = {}
 ERROR_CODES = set(SPEC["components"]["schemas"]["Error"]["properties"]["error"]["enum"])
 
 # Characters that break naive text handling: controls, bidi overrides, zero-width joiners, BOM, emoji.
@@ -98,12 +114,48 @@ doors = pytest.mark.parametrize("door", DOORS, ids=[d.name for d in DOORS])
 
 
 def send(assistant: LiveAssistant, door: Door, data: bytes, content_type: Optional[str] = "application/json",
-         headers: Optional[Dict[str, Any]] = None) -> requests.Response:
-    """POST raw bytes; a hang or a reset connection fails the test through requests' exception."""
-    return requests.post(
+         headers: Optional[Dict[str, Any]] = None, family: Optional[str] = None,
+         label: Optional[str] = None) -> requests.Response:
+    """POST raw bytes; a hang or a reset connection fails the test through requests' exception, a
+    request slower than REQUEST_BUDGET_S through the budget. `family`: what the time is recorded
+    under (default: the test's name)."""
+    response = requests.post(
         assistant.url + door.path, data=data, timeout=TIMEOUT_S,
         headers={**door.headers(assistant, content_type), **(headers or {})},
     )
+    seconds = response.elapsed.total_seconds()
+    family = family or os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split("[")[0].split(" ")[0]
+    record(door.name, family, seconds, f"{label + ', ' if label else ''}{len(data)} bytes, {response.status_code}")
+    assert seconds < REQUEST_BUDGET_S, (
+        f"{door.name} took {seconds:.2f} s (budget {REQUEST_BUDGET_S} s) for {len(data)} bytes: {data[:80]!r}"
+    )
+    return response
+
+
+def record(door: str, family: str, seconds: float, what: str) -> None:
+    slowest, count, slowest_what = _timings.get((door, family), (-1.0, 0, ""))
+    _timings[(door, family)] = (seconds, count + 1, what) if seconds > slowest else (slowest, count + 1, slowest_what)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def timing_summary(rss_before: int) -> Any:
+    """Writes the slowest request per door and family once the module has run."""
+    yield None
+    if not _timings:
+        return
+    lines = ["# Slowest request per door and input family (tests/test_hostile.py)", "",
+             f"Server time to the response headers on loopback; budget {REQUEST_BUDGET_S} s per request.", "",
+             "| door | family | slowest s | requests | slowest request |", "|---|---|---|---|---|"]
+    for (door, family), (seconds, count, what) in sorted(_timings.items()):
+        lines.append(f"| {door} | {family} | {seconds:.3f} | {count} | {what} |")
+    per_door: Dict[str, float] = {}
+    for (door, _), (seconds, _, _) in _timings.items():
+        per_door[door] = max(per_door.get(door, 0.0), seconds)
+    lines += ["", "| door | slowest s over all families |", "|---|---|"]
+    lines += [f"| {door} | {seconds:.3f} |" for door, seconds in sorted(per_door.items())]
+    SUMMARY.parent.mkdir(parents=True, exist_ok=True)
+    SUMMARY.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n" + "\n".join(lines))
 
 
 def dumps(value: Any, ascii_only: bool = True) -> bytes:
@@ -157,8 +209,11 @@ def rss_kb(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def rss_before(assistant: LiveAssistant) -> int:
-    """The server's RSS before this module's barrage (warmed up by one analysis)."""
+    """The server's RSS before this module's barrage (warmed up by one message to each door)."""
     assistant.analyze("先热身一下")
+    for door in DOORS:
+        requests.post(assistant.url + door.path, data=dumps(door.body("先热身一下")), headers=door.headers(assistant),
+                      timeout=TIMEOUT_S)
     return rss_kb(assistant.server_pid)
 
 
@@ -430,31 +485,201 @@ def test_the_rate_limit_answers_in_the_page_language(assistant: LiveAssistant) -
     assert response.json()["message"] == localized(load_knowledge().chat["rate_limited"], "en").format(seconds=seconds)
 
 
-def test_rate_limit_slides_forgets_quiet_senders_and_can_be_off() -> None:
-    now = [0.0]
-    limit = SenderRateLimit(3, 10.0, clock=lambda: now[0])
-    assert [limit.retry_after("a") for _ in range(3)] == [None, None, None]
-    assert limit.retry_after("a") == 10
-    now[0] = 4.5
-    assert limit.retry_after("a") == 6 and limit.retry_after("b") is None
-    now[0] = 10.0
-    assert limit.retry_after("a") is None  # the first message left the window
-    for i in range(5000):  # about 100 senders active at a time
-        now[0] = 100.0 + i / 10
-        limit.retry_after(f"s{i}")
-    assert len(limit) <= 1025 and limit.retry_after("a") is None
-    off = SenderRateLimit(0, 10.0, clock=lambda: now[0])
-    assert all(off.retry_after("a") is None for _ in range(100))
+def limits_of(conversation: int, client: int, hops: int = 0, exempt: frozenset = frozenset()) -> RateLimits:
+    return RateLimits(Limit(conversation, 2), Limit(client, 2), proxy_hops=hops, exempt=exempt)
+
+
+@dataclass
+class Peer:
+    """The two things client_address reads from a Sanic request: the peer's address and the headers."""
+
+    ip: str
+    forwarded: List[str]
+
+    @property
+    def headers(self) -> Peer:
+        return self
+
+    def getall(self, name: str, default: Any) -> Any:
+        return self.forwarded if name == "x-forwarded-for" and self.forwarded else default
+
+
+def peer(ip: str, *forwarded: str) -> Any:
+    return Peer(ip, list(forwarded))
+
+
+def test_rate_limits_count_per_conversation_and_per_client_and_can_be_off() -> None:
+    limits = limits_of(3, 5)
+    client = peer("10.0.0.1")
+    assert [limits.retry_after(client, "webchat", "a") for _ in range(3)] == [None, None, None]
+    assert limits.retry_after(client, "webchat", "a") in (1, 2)  # the conversation's window
+    # New sender ids: the client's count goes on (4 taken so far, one more allowed).
+    assert limits.retry_after(client, "webchat", "b") is None
+    assert limits.retry_after(client, "webchat", "c") in (1, 2) and limits.retry_after(client, "rest") in (1, 2)
+    assert limits.retry_after(peer("10.0.0.2"), "rest") is None  # another client
+    assert all(limits.retry_after(client, "integration", f"s{i}") is None for i in range(10))  # not per client
+    time.sleep(2.1)
+    assert limits.retry_after(client, "webchat", "a") is None  # both windows are over
+    off = limits_of(0, 0)
+    assert all(off.retry_after(client, "webchat", "a") is None for _ in range(50))
+
+
+def test_x_forwarded_for_is_believed_only_behind_the_trusted_proxies() -> None:
+    assert client_address(peer("10.0.0.9", "203.0.113.5"), 0) == "10.0.0.9"  # no proxy: the header is ignored
+    assert client_address(peer("10.0.0.9", "203.0.113.5"), 1) == "203.0.113.5"
+    # The client's own header comes first; our proxy appended the address it saw.
+    assert client_address(peer("10.0.0.9", "1.1.1.1, 203.0.113.5"), 1) == "203.0.113.5"
+    assert client_address(peer("10.0.0.9", "1.1.1.1", "203.0.113.5, 10.0.0.8"), 2) == "203.0.113.5"
+    assert client_address(peer("10.0.0.9", "203.0.113.5"), 2) == "10.0.0.9"  # fewer hops than proxies
+    assert client_address(peer("10.0.0.9", "not an address"), 1) == "10.0.0.9"
+    limits = limits_of(100, 2, hops=1, exempt=frozenset({"10.0.0.9"}))
+    assert all(limits.retry_after(peer("10.0.0.9"), "rest") is None for _ in range(5))  # exempt
+    assert [limits.retry_after(peer("10.0.0.9", "203.0.113.5"), "rest") is None for _ in range(3)] == [
+        True, True, False]
 
 
 def test_rate_limit_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEBCHAT_RATE_MESSAGES", "2")
-    monkeypatch.setenv("WEBCHAT_RATE_WINDOW_S", "0.5")
-    limit = SenderRateLimit.from_environment()
-    assert [limit.retry_after("a") for _ in range(3)] == [None, None, 1]
-    monkeypatch.setenv("WEBCHAT_RATE_MESSAGES", "many")
-    with pytest.raises(ConfigurationError, match="WEBCHAT_RATE_MESSAGES"):
-        SenderRateLimit.from_environment()
+    monkeypatch.setenv("WEBCHAT_RATE_WINDOW_S", "0.5")  # counted in whole seconds
+    monkeypatch.setenv("CLIENT_RATE_MESSAGES", "0")
+    monkeypatch.delenv("REDIS_HOST", raising=False)
+    limits = RateLimits.from_environment()
+    assert [limits.retry_after(peer("10.0.0.3"), "webchat", "a") for _ in range(3)] == [None, None, 1]
+    assert not limits.shared
+    for variable, value in (("WEBCHAT_RATE_MESSAGES", "many"), ("CLIENT_RATE_MESSAGES", "2.5"),
+                            ("CLIENT_RATE_WINDOW_S", "0"), ("TRUSTED_PROXY_HOPS", "-1"),
+                            ("RATE_LIMIT_EXEMPT", "localhost")):
+        with monkeypatch.context() as patch:
+            patch.setenv(variable, value)
+            with pytest.raises(ConfigurationError, match=variable):
+                RateLimits.from_environment()
+    monkeypatch.setenv("REDIS_HOST", "127.0.0.1")
+    monkeypatch.setenv("REDIS_PASSWORD", "p@ss/word")
+    assert RateLimits.from_environment().shared
+
+
+def forwarded_for() -> Dict[str, str]:
+    """A client of its own (TEST-NET-3, random), named the way the trusted proxy names it."""
+    return {"X-Forwarded-For": f"203.0.113.{uuid.uuid4().int % 250 + 1}, 198.51.{uuid.uuid4().int % 250}.7"}
+
+
+@pytest.mark.parametrize("door", [BY_NAME["webchat"], BY_NAME["rest"]], ids=lambda d: d.name)
+def test_a_new_sender_id_does_not_reset_the_client_limit(assistant: LiveAssistant, door: Door) -> None:
+    client = forwarded_for()
+    answers = [send(assistant, door, dumps({**door.body("你好"), "metadata": {"lang": "en"}}), headers=client)
+               for _ in range(TEST_CLIENT_RATE_MESSAGES + 3)]  # a new sender id each time
+    assert [r.status_code for r in answers] == [200] * TEST_CLIENT_RATE_MESSAGES + [429] * 3
+    for refusal in answers[TEST_CLIENT_RATE_MESSAGES:]:
+        assert_refused(refusal, 429, "rate_limited")
+        seconds = int(refusal.headers["Retry-After"])
+        assert 1 <= seconds <= 60
+        assert refusal.json()["message"] == localized(load_knowledge().chat["rate_limited"], "en").format(
+            seconds=seconds)
+    assert_answered(send(assistant, door, dumps(door.body("你好")), headers=forwarded_for()), door)
+    # The other door counts the same client: the limit is per address, not per door.
+    other = BY_NAME["rest" if door.name == "webchat" else "webchat"]
+    assert_refused(send(assistant, other, dumps(other.body("你好")), headers=client), 429, "rate_limited")
+
+
+def test_the_integration_door_is_not_limited_per_client(assistant: LiveAssistant) -> None:
+    door, client = BY_NAME["integration"], forwarded_for()
+    for _ in range(TEST_CLIENT_RATE_MESSAGES + 2):
+        assert_answered(send(assistant, door, dumps(door.body("你好")), headers=client), door)
+
+
+def raw_request(assistant: LiveAssistant, head: bytes, body: bytes = b"", wait_s: float = 10.0) -> bytes:
+    """Sends `head` and `body` on a plain socket and reads what comes back within `wait_s`."""
+    host, port = assistant.url.rsplit("//", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=wait_s) as connection:
+        connection.sendall(head + body)
+        received = b""
+        try:
+            while b"\r\n\r\n" not in received or len(received) < received.find(b"\r\n\r\n") + 60:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        except TimeoutError:
+            pass
+    return received
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda d: d.name)
+def test_a_body_over_the_limit_is_refused_before_it_is_buffered(assistant: LiveAssistant, door: Door) -> None:
+    """A Content-Length of 50 MB with 1 KB sent: answered 413 at once, not after waiting for (or storing) 50 MB."""
+    headers = "".join(f"{k}: {v}\r\n" for k, v in door.headers(assistant).items())
+    head = (f"POST {door.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
+            f"Content-Length: {50_000_000}\r\n\r\n").encode()
+    started = time.monotonic()
+    answer = raw_request(assistant, head, b"{" + b" " * 1024)
+    seconds = time.monotonic() - started
+    record(door.name, "body_over_limit", seconds, "Content-Length 50 MB, 1 KB sent")
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"body_too_large"' in answer and seconds < REQUEST_BUDGET_S, (seconds, answer[:300])
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda d: d.name)
+def test_a_chunked_body_over_the_limit_is_refused(assistant: LiveAssistant, door: Door) -> None:
+    headers = "".join(f"{k}: {v}\r\n" for k, v in door.headers(assistant).items())
+    head = f"POST {door.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Transfer-Encoding: chunked\r\n\r\n".encode()
+    chunk = b"x" * 16384
+    body = b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for _ in range(6))  # 96 KB, never ended
+    answer = raw_request(assistant, head, body)
+    assert answer.startswith(b"HTTP/1.1 413") and b'"body_too_large"' in answer, answer[:300]
+
+
+@pytest.mark.parametrize("door", DOORS, ids=lambda d: d.name)
+def test_a_body_at_the_limit_is_still_read(assistant: LiveAssistant, door: Door) -> None:
+    start, end = dumps(door.body("我中奖了要先交税"))[:-1] + b', "padding": "', b'"}'
+    data = start + b"p" * (MAX_BODY_BYTES - len(start) - len(end)) + end
+    assert len(data) == MAX_BODY_BYTES
+    assert_answered(send(assistant, door, data), door)
+    assert_refused(send(assistant, door, data[:-2] + b'p"}'), 413, "body_too_large")
+
+
+def worst_texts(family: str) -> List[Tuple[str, str]]:
+    if family == "known":
+        return [(label, shape(MAX_TEXT_CHARS)[:MAX_TEXT_CHARS]) for label, shape in KNOWN_SLOW]
+    return family_texts(family, MAX_TEXT_CHARS, most=2)
+
+
+WORST_FAMILIES = ["known", *sorted(families())]
+
+
+@doors
+@pytest.mark.parametrize("family", WORST_FAMILIES)
+def test_worst_cases_of_every_pattern_family_answer_within_budget(
+    assistant: LiveAssistant, door: Door, family: str
+) -> None:
+    for label, text in worst_texts(family):
+        response = send(assistant, door, dumps(door.body(text), ascii_only=False), family=family, label=label)
+        if (refusal := expected_refusal(text)) is not None:
+            assert_refused(response, *refusal)
+        else:
+            assert_answered(response, door)
+
+
+@pytest.mark.parametrize("door", [d for d in DOORS if d.text_field == "message"], ids=lambda d: d.name)
+@pytest.mark.parametrize("metadata", [
+    {"display": "微信" + " " * 20000},
+    {"display": "微信" + " " * (MAX_TEXT_CHARS - 2)},
+    {"lang": "zh", "x" * 100: "0" * 60000},
+    {"lang": "0" * 60000, "display": ["微信"] * 5000},
+], ids=["display-20k", "display-at-limit", "unknown-key-60k", "wrong-types"])
+def test_metadata_is_kept_only_for_known_keys_within_caps(
+    assistant: LiveAssistant, door: Door, metadata: Dict[str, Any]
+) -> None:
+    sender = uuid.uuid4().hex
+    response = send(assistant, door, dumps({"sender": sender, "message": "你好", "metadata": metadata},
+                                           ascii_only=False), family="metadata")
+    assert_answered(response, door)
+    tracker = requests.get(
+        f"{assistant.url}/conversations/{assistant.conversation_id(sender, door.name)}/tracker",
+        params={"token": assistant.api_token}, timeout=TIMEOUT_S,
+    ).json()
+    kept = [e.get("metadata") or {} for e in tracker["events"] if e["event"] == "user"][-1]
+    assert set(kept) <= {"lang", "display"}, kept
+    assert all(isinstance(v, str) and len(v) <= MAX_TEXT_CHARS for v in kept.values()), kept
 
 
 def test_server_is_still_up_and_memory_bounded(assistant: LiveAssistant, rss_before: int) -> None:

@@ -16,7 +16,7 @@ import dataclasses
 import itertools
 import re
 import time
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Pattern, Sequence, Tuple
 
@@ -239,6 +239,7 @@ def families() -> Dict[str, Tuple[Named, ...]]:
     return distinct
 
 
+@cache
 def family_texts(family: str, length: int, per_pattern: int = 1, most: int = 24) -> List[Tuple[str, str]]:
     """Up to `most` worst-case texts of `length` characters for a family: the slowest shape of each
     of its slowest patterns, as (label, text)."""

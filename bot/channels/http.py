@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -52,7 +53,7 @@ def json_object(request: Request) -> Dict[str, Any]:
         raise RequestRejected(415, "unsupported_media_type", "Send the body as application/json.")
     body = request.body or b""
     if len(body) > MAX_BODY_BYTES:
-        raise RequestRejected(413, "body_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        raise _too_large()
     if not body.strip():
         raise RequestRejected(400, "empty_body", "The body is empty.")
     try:
@@ -106,6 +107,40 @@ def metadata_field(payload: Dict[str, Any]) -> Dict[str, Any]:
     if not isinstance(metadata, dict):
         raise RequestRejected(422, "invalid_metadata", "'metadata' must be an object.")
     return metadata
+
+
+def known_metadata(payload: Dict[str, Any]) -> Dict[str, str]:
+    """The metadata a turn keeps: the page language ("zh"/"en") and the text the page showed for the
+    message (`display`, at most MAX_TEXT_CHARS). Any other key, type or longer value is dropped, so
+    nothing else reaches the stored conversation, its redaction or the actions."""
+    metadata = metadata_field(payload)
+    kept: Dict[str, str] = {}
+    if metadata.get("lang") in ("zh", "en"):
+        kept["lang"] = metadata["lang"]
+    display = metadata.get("display")
+    if isinstance(display, str) and display.strip() and len(display) <= MAX_TEXT_CHARS and is_unicode(display):
+        kept["display"] = display
+    return kept
+
+
+def limit_request_size(blueprint: Blueprint) -> None:
+    """Sanic refuses a body over MAX_BODY_BYTES itself, from its Content-Length or while a chunked
+    body arrives, before buffering it (Sanic's default limit, REQUEST_MAX_SIZE, is 100 MB), with
+    the same JSON 413 as json_object. The limit is the whole server's, Rasa's API included."""
+
+    @blueprint.listener("before_server_start")
+    async def set_limit(app: Any, _: Any) -> None:
+        if app.config.REQUEST_MAX_SIZE > MAX_BODY_BYTES:
+            app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+        app.error_handler.add(PayloadTooLarge, _body_too_large)
+
+
+def _too_large() -> RequestRejected:
+    return RequestRejected(413, "body_too_large", f"The body is larger than {MAX_BODY_BYTES} bytes.")
+
+
+def _body_too_large(request: Request, exception: Exception) -> HTTPResponse:
+    return _too_large().response()
 
 
 def refuse_other_methods(blueprint: Blueprint, uri: str) -> None:

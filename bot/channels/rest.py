@@ -24,10 +24,13 @@ from bot.channels.http import (
     error_response,
     is_unicode,
     json_object,
+    known_metadata,
+    limit_request_size,
     metadata_field,
     refuse_other_methods,
     text_field,
 )
+from bot.channels.ratelimit import rate_limited, shared_rate_limits
 from bot.channels.turns import run_turn
 from bot.senders import conversation_id, sender_id_key
 from bot.settings import ConfigurationError
@@ -92,9 +95,15 @@ class RestWebhookInput(RestInput):
         set any JSON there (a dict made the case write fail and the case go missing from statistics)."""
         return self.name()
 
+    def get_metadata(self, request: Request) -> Dict[str, Any]:
+        """Only the metadata keys a turn uses, within their caps (bot/channels/http.py)."""
+        return known_metadata(request.json)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
         sender_id_key()  # fails at start-up, not at the first message
+        limits = shared_rate_limits()  # likewise
+        limit_request_size(blueprint)
 
         @blueprint.middleware("request")
         async def check_request(request: Request) -> Optional[HTTPResponse]:
@@ -108,11 +117,15 @@ class RestWebhookInput(RestInput):
 
         @blueprint.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            metadata = self.get_metadata(request)
+            retry_after = limits.retry_after(request, self.name())  # per client address, not per sender
+            if retry_after is not None:
+                return rate_limited(retry_after, metadata.get("lang"))
             sender = str(await self._extract_sender(request))
             collector = ClientCollector(sender)
             message = UserMessage(
                 self._extract_message(request), collector, conversation_id(self.name(), sender),
-                input_channel=self._extract_input_channel(request), metadata=self.get_metadata(request),
+                input_channel=self._extract_input_channel(request), metadata=metadata,
             )
             return await run_turn(request, on_new_message, message, collector)
 

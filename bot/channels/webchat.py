@@ -16,19 +16,16 @@ from sanic.response import HTTPResponse
 
 from bot.channels.http import (
     RequestRejected,
-    error_response,
-    is_unicode,
     json_object,
-    metadata_field,
+    known_metadata,
+    limit_request_size,
     refuse_other_methods,
     sender_field,
     static_file,
     text_field,
 )
-from bot.channels.ratelimit import SenderRateLimit
+from bot.channels.ratelimit import RateLimits, rate_limited, shared_rate_limits
 from bot.channels.turns import run_turn, store_unavailable
-from bot.knowledge import load_knowledge, localized
-from bot.language import SUPPORTED
 from bot.senders import conversation_id, sender_id_key
 from bot.tracker_store import watch_store_failures
 
@@ -55,21 +52,6 @@ class WebchatOutput(CollectingOutputChannel):
         merged = {"recipient_id": self.client_sender}
         merged.update({k: message[k] for k in MESSAGE_PARTS if message.get(k)})
         self.messages.append(merged)
-
-
-def _metadata(payload: Dict[str, Any]) -> Dict[str, Any]:
-    return {
-        k: v for k, v in metadata_field(payload).items()
-        if k in ("lang", "display") and isinstance(v, str) and is_unicode(v)
-    }
-
-
-def rate_limited(retry_after: int, lang: Any) -> HTTPResponse:
-    """429 with the chat's own words (knowledge/messages.yml) and a Retry-After header."""
-    text = localized(load_knowledge().chat["rate_limited"], lang if lang in SUPPORTED else "zh")
-    refusal = error_response(429, "rate_limited", str(text).format(seconds=retry_after))
-    refusal.headers["Retry-After"] = str(retry_after)
-    return refusal
 
 
 def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
@@ -99,13 +81,14 @@ class WebchatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        return cls(SenderRateLimit.from_environment())
+        return cls(shared_rate_limits())
 
-    def __init__(self, limit: SenderRateLimit) -> None:
+    def __init__(self, limit: RateLimits) -> None:
         self._limit = limit
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("webchat", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
+        limit_request_size(blueprint)
         sender_id_key()  # fails at start-up, not at the first message
 
         @blueprint.route("/", methods=["GET"])
@@ -122,10 +105,10 @@ class WebchatInput(InputChannel):
                 payload = json_object(request)
                 sender = sender_field(payload)
                 text = text_field(payload, "message")
-                metadata = _metadata(payload)
+                metadata = known_metadata(payload)
             except RequestRejected as rejected:
                 return rejected.response()
-            retry_after = self._limit.retry_after(sender)
+            retry_after = self._limit.retry_after(request, self.name(), sender)
             if retry_after is not None:
                 return rate_limited(retry_after, metadata.get("lang"))
             collector = WebchatOutput(sender)
