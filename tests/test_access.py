@@ -15,9 +15,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -47,6 +49,7 @@ LOOPBACK_V4 = "0100007F"
 LOOPBACK_V6 = {"00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
 PHONE_SENDER = "+86 139 0000 1111"
 POLICE_STORY = "自称公安局的民警打电话说我的身份证涉嫌洗钱，要我把存款转到安全账户配合调查"
+TO_CRITICAL = (POLICE_STORY, "/affirm", "半小时前", "两万块", '/inform{"payment_channel": "bank_transfer"}', "/deny")
 
 
 # ---------------------------------------------------------------- helpers
@@ -278,13 +281,15 @@ def test_stored_conversation_ids_are_keyed_hashes_of_door_and_sender(assistant: 
     """A phone number as REST sender id, through to a critical case: nowhere stored or logged as sent."""
     sender = f"{PHONE_SENDER} {uuid.uuid4().hex[:6]}"
     replies = []
-    for text in (POLICE_STORY, "/affirm", "半小时前", "两万块", '/inform{"payment_channel": "bank_transfer"}', "/deny"):
+    for text in TO_CRITICAL:
         response = assistant.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
         assert response.status_code == 200, response.text
         replies = response.json()
         assert replies and all(reply["recipient_id"] == sender for reply in replies)  # Rasa's contract
     stored_id = conversation_id("rest", sender, assistant.sender_key)
     assert stored_id.startswith("rest-") and len(stored_id) == len("rest-") + 32
+    # what alerts and case records call the conversation, for the client to match them
+    assert response.headers["X-Conversation-Id"] == stored_id
     with sqlite3.connect(assistant.database) as db:
         senders = {s for (s,) in db.execute("SELECT DISTINCT sender_id FROM events")}
         events = "\n".join(data for (data,) in db.execute("SELECT data FROM events WHERE sender_id = ?", (stored_id,)))
@@ -331,9 +336,32 @@ def test_the_rest_door_switch_takes_true_or_false(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture(scope="module")
-def run_script(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+def alert_receiver() -> Iterator[Dict[str, Any]]:
+    """An HTTP server on 127.0.0.1 keeping the alert bodies it receives."""
+    received: List[Dict[str, Any]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"url": f"http://127.0.0.1:{server.server_address[1]}/alerts", "received": received}
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def run_script(tmp_path_factory: pytest.TempPathFactory, alert_receiver: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
     """`scripts/run.sh` on free ports, with its defaults but the stores in a temporary folder, no
-    RASA_API_TOKEN, and the anonymous REST door switched off."""
+    RASA_API_TOKEN, the anonymous REST door switched off, and alerts to `alert_receiver`."""
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make model` first (make test does).")
     workdir = tmp_path_factory.mktemp("run-sh")
@@ -345,7 +373,7 @@ def run_script(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, A
         "HOTLINE_TOKEN": tokens["hotline"], "INTEGRATION_TOKEN": tokens["integration"],
         "SENDER_ID_KEY": tokens["sender_key"], "RASA_PORT": str(rasa_port), "ACTION_SERVER_PORT": str(action_port),
         "TRACKER_DB": str(workdir / "tracker.db"), "CASE_DB_URL": sqlite_url(workdir / "cases.db"),
-        "REST_WEBHOOK_ENABLED": "false",
+        "REST_WEBHOOK_ENABLED": "false", "ALERT_WEBHOOK_URL": alert_receiver["url"],
     })
     log = workdir / "run.log"
     with log.open("wb") as out:
@@ -393,3 +421,22 @@ def test_production_can_switch_the_anonymous_rest_door_off(run_script: Dict[str,
     for method, path in (("POST", "/webhooks/rest/webhook"), ("GET", "/webhooks/rest/")):
         response = requests.request(method, url + path, json={"sender": "a", "message": "hi"}, timeout=30)
         assert response.status_code == 404 and response.json()["error"] == "door_closed", response.text
+
+
+def test_an_alert_names_the_conversation_by_its_keyed_hash(
+    run_script: Dict[str, Any], alert_receiver: Dict[str, Any]
+) -> None:
+    sender, tokens = "8613900001111", run_script["tokens"]
+    for text in TO_CRITICAL:
+        response = requests.post(run_script["url"] + "/webhooks/integration/webhook",
+                                 json={"sender": sender, "message": text},
+                                 headers={"Authorization": f"Bearer {tokens['integration']}"}, timeout=60)
+        assert response.status_code == 200, response.text
+    stored_id = conversation_id("integration", sender, tokens["sender_key"])
+    assert response.headers["X-Conversation-Id"] == stored_id
+    deadline = time.monotonic() + 20
+    while not alert_receiver["received"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alerts = [a for a in alert_receiver["received"] if a.get("conversation_id") == stored_id]
+    assert len(alerts) == 1, alert_receiver["received"]
+    assert "13900001111" not in json.dumps(alert_receiver["received"])

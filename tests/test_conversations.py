@@ -573,7 +573,7 @@ def run_conversation(assistant: LiveAssistant, conversation: Conversation) -> Co
         turn_result.bubbles = to_bubbles(replies)
         turn_result.actions = attach_responses(turn_result.bubbles, turn_events(assistant, result.sender))
         turn_result.payload_type, turn_result.payload_risk = payload_type_and_risk(turn_result.bubbles)
-        turn_result.case = read_case(assistant.case_database, result.sender)
+        turn_result.case = read_case(assistant.case_database, assistant.conversation_id(result.sender))
         turn_result.checks = judge(turn_result, state)
     return result
 

@@ -32,6 +32,7 @@ from bot.tracker_store import collecting, watch_store_failures
 logger = structlog.get_logger()
 
 STORE_ERRORS = (SQLAlchemyError, RedisError, LockError)
+CONVERSATION_HEADER = "X-Conversation-Id"
 # Rasa's processor reports a custom action that raised (e.g. the action server is unreachable) only
 # in its log, with this message, then carries on without the action's events.
 ACTION_FAILED = "Encountered an exception while running action"
@@ -88,4 +89,5 @@ async def run_turn(
         collector.messages.clear()
         text = localized(load_knowledge().chat["service_unavailable"], await reply_language(request, message))
         await collector.send_text_message(message.sender_id, str(text))
-    return response.json(collector.messages)
+    # The stored conversation id (bot/senders.py), as case records and alerts name the conversation.
+    return response.json(collector.messages, headers={CONVERSATION_HEADER: message.sender_id})
