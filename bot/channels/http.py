@@ -21,6 +21,18 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 5000
 SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+# Our pages load only their own scripts, styles and images, talk only to this server, are never framed,
+# and send no Referer anywhere (a scam site must not learn that its victim used the assistant).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "application/javascript; charset=utf-8",
@@ -169,9 +181,8 @@ def static_file(folder: str, name: str) -> HTTPResponse:
     if root not in path.parents or not path.is_file() or path.suffix not in _CONTENT_TYPES:
         return error_response(404, "not_found", "No such file.")
     return response.raw(
-        path.read_bytes(),
-        content_type=_CONTENT_TYPES[path.suffix],
-        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        path.read_bytes(), content_type=_CONTENT_TYPES[path.suffix],
+        headers={"Cache-Control": "no-cache", **PAGE_HEADERS},
     )
 
 

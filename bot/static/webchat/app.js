@@ -112,7 +112,7 @@
       const a = document.createElement('a');
       a.href = url;
       a.target = '_blank';
-      a.rel = 'noopener';
+      a.rel = 'noreferrer noopener';
       a.textContent = url;
       frag.append(a);
       last = m.index + url.length;
