@@ -194,7 +194,7 @@ class ValidateSlotMappings(ValidationAction):
             record_risk(tracker, "critical", True, merged)
         elif slots.get("risk_level") == "critical" and _newly_within_window(slots, found):
             # The time answered after the steps were sent: say it is not too late, in one line.
-            dispatcher.utter_message(response="utter_golden_time_still_open")
+            dispatcher.utter_message(text=localized(knowledge().chat["golden_time_still_open"], lang))
         elif slots.get("risk_level") not in ("critical", "high"):
             # Money that left days ago, or a code, the screen, an app or card details given away:
             # what to do about it now, before the next question.

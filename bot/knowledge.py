@@ -43,7 +43,7 @@ TRIAGE_SLOTS_ASKED: Tuple[str, ...] = (
 )
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
-CHAT_MESSAGES: Tuple[str, ...] = ("risk", "rate_limited", "service_unavailable")
+CHAT_MESSAGES: Tuple[str, ...] = ("risk", "golden_time_still_open", "rate_limited", "service_unavailable")
 
 Localized = Mapping[str, Any]
 

@@ -194,7 +194,7 @@ def test_a_recent_time_answered_after_the_steps_says_it_is_not_too_late(lang: st
     asked = {"language": lang, "scam_type": "impersonate_official", "money_sent": True, "risk_level": "critical",
              "requested_slot": "time_since_transfer"}
     messages, slots = extract(make_tracker(text, intent="inform", active_loop="triage_form", slots=asked))
-    assert [m.get("response") for m in messages] == ["utter_golden_time_still_open"]
+    assert [m.get("text") for m in messages] == [localized(KB.chat["golden_time_still_open"], lang)]
     assert slots["minutes_since_transfer"] <= 30
     # A time already known, or one past the window, gets no such line.
     known = {**asked, "minutes_since_transfer": 10.0}
