@@ -18,7 +18,8 @@ How a text is read:
 4. Ids after their label: WeChat (微信, 微 信 号, 薇, 加v, vx, wx, WeChat…), QQ (扣扣,
    企鹅号…), Alipay; passports, Chinese car plates; a person's own name after 我叫 / 我是 /
    my name is, and their home address after 我住在 / 家住 / my address is, plus flat
-   numbers (3号楼2单元502室). Names and addresses said of someone else ("户名李四",
+   numbers (3号楼2单元502室). A street address without a label ("18 Orchard Lane") stays: in
+   pasted letters it is the sender's, part of the evidence. Names and addresses said of someone else ("户名李四",
    "自称王警官", a shop's address) are the scam's evidence and stay.
 
 Every pattern is linear-time in the length of the text: no two adjacent quantifiers can
@@ -291,10 +292,12 @@ _SURNAMES_1 = set(
     "任姚卢姜崔钟谭陆汪范廖石金韦贾夏付方邹熊孟秦邱侯江尹薛闫段雷黎史龙陶贺顾毛郝龚邵万覃武钱戴严欧"
     "莫孔向常汤康易乔赖文施洪辛柯庄蓝牛包左鲁葛焦关舒樊颜倪伍岳聂孔麦祝殷庞涂"
 )
-# Given-name characters never include these: "我叫他转账", "我是在淘宝买的".
-_NOT_GIVEN = set(
-    "的了是在今年说和跟被把让给要想去来就也都还又很我你他她它们这那啊吧呢吗哦嗯个位先女士小姐"
-    "警官经理老师客服律师医生局长主任科队长总监会计员工作人买卖转汇打问被骗叫告诉已经刚"
+# A name ends before these: "我叫张伟今年三十", "我是李明的朋友".
+_AFTER_NAME = set("的了是在今年说和跟被把让给要想去来就也都还又很我你他她它们这那啊吧呢吗哦嗯个已经刚叫")
+# Given-name characters never include these either: "我叫他转账", "我是王警官", "我是东方航空的客服".
+_NOT_GIVEN = _AFTER_NAME | set(
+    "位先女士小姐警官经理老师客服律师医生局长主任科队总监会计员工作人买卖转汇打问骗告诉"
+    "航空银集团司证券险递融部院所厅店厂网"
 )
 # "我是王警官" is what the scammer claims: evidence, not the person's name.
 _TITLES = re.compile(
@@ -313,7 +316,7 @@ _NAME_EN = re.compile(
 )
 _ADDRESS_ZH = re.compile(
     r"((?:我(?:家)?(?:住在|住|的(?:家庭|家|收货|收件)?(?:住址|地址)(?:是|在)?)|家住(?:在)?|家庭住址|家庭地址|本人住址)"
-    r"\s*(?:[:：]\s*)?)([^\s，。！？；,!?;\n]{2,60})"
+    r"\s*(?:[:：]\s*)?)([^\s，。！？；,!?;\n的]{2,60})"
 )
 _ADDRESS_MARKS = re.compile(r"路|街|巷|弄|号|楼|栋|幢|单元|室|村|小区|花园|苑|大道|公寓")
 _ADDRESS_EN = re.compile(
@@ -324,10 +327,7 @@ _FLAT = re.compile(
     r"(?<![0-9])[0-9]{1,4}(?:号楼|栋|幢|座)(?:[0-9]{1,2}单元)?[0-9]{2,4}(?:室|房|号)?|"
     r"(?<![0-9])[0-9]{1,2}单元[0-9]{2,4}(?:室|房|号)?"
 )
-_STREET_EN = re.compile(
-    r"(?<![A-Za-z0-9])[0-9]{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|"
-    r"Boulevard|Blvd|Court|Ct|Way|Place|Pl|Crescent|Terrace)(?![A-Za-z])"
-)
+
 
 
 def _name_zh(view: _View) -> Iterator[_Found]:
@@ -344,7 +344,7 @@ def _name_zh(view: _View) -> Iterator[_Found]:
             end = start + size
             if len(given) < size or any(c in _NOT_GIVEN or not re.match(_CJK, c) for c in given):
                 continue
-            if end < len(text) and re.match(_CJK, text[end]) and text[end] not in _NOT_GIVEN:
+            if end < len(text) and re.match(_CJK, text[end]) and text[end] not in _AFTER_NAME:
                 continue
             if _TITLES.match(text, end):  # "我是王警官": the scammer's claim is evidence
                 break
@@ -360,7 +360,7 @@ def _name_en(view: _View) -> Iterator[_Found]:
 
 def _address_zh(view: _View) -> Iterator[_Found]:
     for match in _ADDRESS_ZH.finditer(view.text):
-        if _ADDRESS_MARKS.search(match.group(2)):
+        if _ADDRESS_MARKS.search(match.group(2)) and not match.group(2).startswith("某"):
             yield match.start(2), match.end(2), "[ADDRESS]"
 
 
@@ -386,7 +386,6 @@ _FINDERS: Sequence[Callable[[_View], Iterator[_Found]]] = (
     _address_zh,
     _address_en,
     _whole(_FLAT, "[ADDRESS]"),
-    _whole(_STREET_EN, "[ADDRESS]"),
 )
 
 

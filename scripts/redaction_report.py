@@ -92,6 +92,26 @@ def measure(redact: Callable[[str], str]) -> Figures:
     return figures
 
 
+ADDED_PLACEHOLDERS = ("[NAME]", "[ADDRESS]", "[PASSPORT]", "[PLATE]")
+
+
+def nlu_examples_cost(spans: Callable[[str], List[Tuple[int, int, str]]]) -> Tuple[Counter, Counter]:
+    """Examples per group (scam intents / everything else) of data/nlu, and how many spans of the
+    added categories the redaction would hide in them: most scam examples are pasted scam messages."""
+    examples: Counter = Counter()
+    hidden: Counter = Counter()
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if "intent" not in item or "examples" not in item:
+                continue
+            group = "scam" if str(item["intent"]).startswith("scam_") else "other"
+            for line in str(item["examples"]).splitlines():
+                if line.strip().startswith("- "):
+                    examples[group] += 1
+                    hidden.update((group, p) for _, _, p in spans(line.strip()[2:]) if p in ADDED_PLACEHOLDERS)
+    return examples, hidden
+
+
 def redact_at(revision: str) -> Callable[[str], str]:
     """bot/privacy.py's `redact` as it was at `revision`."""
     source = subprocess.run(
@@ -150,6 +170,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     now = measure(redact)
     before = measure(redact_at(args.baseline)) if args.baseline else None
     lines = table(now, before, args.baseline or "")
+    from bot.privacy import personal_spans
+
+    examples, hidden = nlu_examples_cost(personal_spans)
+    lines += ["", "| our NLU examples (data/nlu) | examples | " + " | ".join(ADDED_PLACEHOLDERS) + " |",
+              "|---|---:|" + "---:|" * len(ADDED_PLACEHOLDERS)]
+    for group, label in (("scam", "scam intents (mostly pasted scam messages)"), ("other", "all other intents")):
+        lines.append(f"| {label} | {examples[group]} | "
+                     + " | ".join(str(hidden[(group, p)]) for p in ADDED_PLACEHOLDERS) + " |")
     details = [f"- {c}: {e}" for c, examples in now.leak_examples.items() for e in examples]
     details += [f"- wrongly hidden ({c}): {p!r} in {o!r}" for c, p, o in now.hidden_examples]
     print("\n".join(lines + [""] + details))
