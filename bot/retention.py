@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence, Tuple
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 
-from bot.storage.cases import CaseRepository
+from bot.storage.cases import CaseRepository, owner_only_sqlite
 from bot.storage.migrate import upgrade
 
 
@@ -58,7 +58,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--days", type=positive_days, required=True, help="keep the last DAYS days")
     args = parser.parse_args(argv)
 
-    engine = sa.create_engine(tracker_store_url(), future=True)
+    url = tracker_store_url()
+    owner_only_sqlite(url)  # a first run creates the file: owner-only, like the server's
+    engine = sa.create_engine(url, future=True)
     try:
         conversations, events = delete_old_conversations(engine, args.days)
     finally:

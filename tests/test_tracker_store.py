@@ -4,6 +4,7 @@ PostgreSQL; and the retention job that deletes old conversations and cases."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import stat
@@ -216,7 +217,12 @@ def test_sqlite_files_are_created_owner_only(tmp_path: Path, monkeypatch: pytest
         existing.write_bytes(b"")
         existing.chmod(0o644)
         make_engine(f"sqlite:///{existing}").dispose()
+        # the retention job, run before the server ever did
+        monkeypatch.setenv("TRACKER_DB", "var/retention-tracker.db")
+        monkeypatch.setenv("CASE_DB_URL", f"sqlite:///{tmp_path / 'var' / 'retention-cases.db'}")
+        with contextlib.suppress(sa.exc.OperationalError):  # no events table yet
+            retention.main(["--days", "90"])
     finally:
         os.umask(old)
-    for name in ("tracker.db", "cases.db", "old.db"):
+    for name in ("tracker.db", "cases.db", "old.db", "retention-tracker.db"):
         assert stat.S_IMODE((tmp_path / "var" / name).stat().st_mode) == 0o600, name
