@@ -212,3 +212,44 @@ def test_overlap_resolution_keeps_what_the_quadratic_version_kept() -> None:
         assert longest_non_overlapping(spans, lambda s: s) == _quadratic_reference(spans), spans
     many = [(i, i + 2) for i in range(0, 2 * MAX_TEXT_CHARS, 2)] * 2
     assert run_time_of(lambda _: longest_non_overlapping(many, lambda s: s), "") < FUNCTION_BUDGET_S
+
+
+def _featurize(cls: type, patterns: List[Dict[str, str]], text: str) -> Tuple[object, object, list]:
+    """Features and token marks of `text` by a RegexFeaturizer class over `patterns` (one token a character
+    or a run of digits/Latin letters, like the jieba tokens the pipeline makes)."""
+    import re
+
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.nlu.constants import TOKENS_NAMES
+    from rasa.nlu.tokenizers.tokenizer import Token
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    featurizer = cls({**cls.get_default_config(), "case_sensitive": False}, None, None,
+                     ExecutionContext(GraphSchema({}), "regex"), known_patterns=patterns)
+    message = Message(data={TEXT: text})
+    tokens = [Token(m.group(), m.start(), m.end()) for m in re.finditer(r"[0-9A-Za-z]+|\S", text)]
+    message.set(TOKENS_NAMES[TEXT], tokens)
+    sequence, sentence = featurizer._features_for_patterns(message, TEXT)
+    return sequence, sentence, [dict(t.get("pattern", {})) for t in tokens]
+
+
+def test_the_regex_featurizer_gives_rasa_s_features_in_n_log_n() -> None:
+    import random
+
+    from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
+
+    from bot.nlu.regex_featurizer import LinearRegexFeaturizer
+
+    patterns = [{"name": name.split(".", 1)[1], "pattern": pattern.pattern}
+                for name, group in families().items() if name.startswith("entities.") for _, pattern in group]
+    rng = random.Random(7)
+    pieces = ["$3", "5000元", "两万块", "10分钟前", "13812345678", "www.a.com", " ", "，", "微信", "支付宝", "a",
+              "6222 0212"]
+    for _ in range(150):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        ours, rasa = _featurize(LinearRegexFeaturizer, patterns, text), _featurize(RegexFeaturizer, patterns, text)
+        dense = [[None if m is None else m.toarray().tolist() for m in result[:2]] for result in (ours, rasa)]
+        assert dense[0] == dense[1] and ours[2] == rasa[2], text
+    text = "$3" * (MAX_TEXT_CHARS // 2)  # 2,500 amounts over 5,000 tokens: 12.5 million checks in Rasa's
+    assert run_time_of(lambda t: _featurize(LinearRegexFeaturizer, patterns, t), text) < FUNCTION_BUDGET_S

@@ -136,7 +136,8 @@ class RateLimits:
         exempt: FrozenSet[str] = frozenset(),
         prefix: str = "antifraud",
     ) -> None:
-        self._limiter = FixedWindowRateLimiter(storage_from_string(uri))
+        self._storage = storage_from_string(uri)  # the limiter holds it by a weak reference only
+        self._limiter = FixedWindowRateLimiter(self._storage)
         self._conversation = (
             RateLimitItemPerSecond(conversation.messages, conversation.window_s, namespace=f"{prefix}-conversation")
             if conversation.messages else None
