@@ -68,8 +68,8 @@ class _View:
         return self.source[start], self.source[end - 1] + 1
 
 
-# A replacement: start and end in the view, and the placeholder.
-_Found = Tuple[int, int, str]
+# A replacement: start and end in the view, and the placeholder (None: keep this span as it is).
+_Found = Tuple[int, int, Optional[str]]
 
 # --- numbers ----------------------------------------------------------------------------
 
@@ -122,6 +122,24 @@ def number_kind(number: str) -> Optional[str]:
     if len(number) == 15 and _ID_15.fullmatch(number) and number[:2] in _PROVINCES:
         return "[ID_NUMBER]"
     return None
+
+
+# An IBAN, grouped by fours or not, with its mod-97 check: one account, not digit groups to read as phones.
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])")
+
+
+def iban_ok(candidate: str) -> bool:
+    compact = candidate.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _ibans(view: _View) -> Iterator[_Found]:
+    for match in _IBAN.finditer(view.text):
+        # One that fails the check is not an account; it is kept whole (None), not read as phones.
+        yield match.start(), match.end(), "[BANK_CARD]" if iban_ok(match.group(0)) else None
 
 
 def _numbers(view: _View) -> Iterator[_Found]:
@@ -374,6 +392,7 @@ def _address_en(view: _View) -> Iterator[_Found]:
 _FINDERS: Sequence[Callable[[_View], Iterator[_Found]]] = (
     _urls,
     _emails,
+    _ibans,
     _numbers,
     _wechat,
     _qq,
@@ -401,7 +420,8 @@ def personal_spans(text: str) -> List[Tuple[int, int, str]]:
             if end <= start or any(taken[start:end]):
                 continue
             taken[start:end] = b"\x01" * (end - start)
-            spans.append((*view.original_span(start, end), placeholder))
+            if placeholder is not None:
+                spans.append((*view.original_span(start, end), placeholder))
     return sorted(spans)
 
 

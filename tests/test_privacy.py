@@ -62,6 +62,7 @@ CARD_19 = "6228480012345678903"
     ("家住幸福小区5栋1203室", "家住[ADDRESS]"),
     ("护照号E12345678", "护照号[PASSPORT]"),
     ("车牌粤B12345被拍了", "车牌[PLATE]被拍了"),
+    ("wire it to IBAN DE23 5001 0517 0000 1234 56 today", "wire it to IBAN [BANK_CARD] today"),
 ])
 def test_personal_data_becomes_typed_placeholders(text: str, expected: str) -> None:
     assert redact(text) == expected
@@ -85,6 +86,7 @@ def test_personal_data_becomes_typed_placeholders(text: str, expected: str) -> N
     "My name is Officer Smith from the police",
     "在王者荣耀里买账号被骗",
     "转了 1000 2000 3000 4000 5000 一共五次",
+    "IBAN DE21 5001 0517 8831 2290 44 (its check fails: no account, and no phone inside either)",
     "用微信支付了两万，又用支付宝转了5000",
     "支付宝：3000元，微信：2000元",
     "QQ 20000元的游戏装备",
@@ -121,7 +123,7 @@ _ATOMS = [" ", "a", "1", "1 ", "1-", "1.", "1(", "1X", "a.", "a@", "@a", ".a", "
           "/", ":", "微信", "微信 ", "微", "qq", "QQ ", "扣扣 ", "vx ", "加v ", "http://a", "www.", "x.co/", "我叫",
           "我叫张", "我是王", "我住在", "家住", "my name is ", "My name is A", "I live at 1", "1号楼", "1单元", "粤B",
           "E1", "护照", "passport ", "一", "１", "\u00a0", "\u200b", "12345 ", "Ab ", "1 Ab ", "支付宝：", "wechat ",
-          "a@b.", "a.b", "https://a.b/?", "我的地址是"]
+          "a@b.", "a.b", "https://a.b/?", "我的地址是", "DE12 3456 ", "GB00"]
 _PREFIXES = ["", "微信", "QQ", "我叫", "http://", "https://a:", "my name is ", "I live at ", "护照", "支付宝账号"]
 
 
