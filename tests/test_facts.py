@@ -54,6 +54,11 @@ MONEY_SENT = [
     ("转帐给他了 一共八千", "zh", {"money_sent": True, "amount": "八千"}),
     ("买了五张京东卡给他", "zh", {"money_sent": True, "payment_channel": "gift_card"}),
     ("被骗了六万多", "zh", {"money_sent": True}),
+    ("有个中介说能消除不良记录 收了我6000服务费", "zh", {"money_sent": True, "amount": "6000"}),
+    ("I ended up sending them 7,000 yuan through Alipay", "en",
+     {"money_sent": True, "amount": "7,000 yuan", "payment_channel": "alipay"}),
+    ("on an app called NexaCoin, I put in $3,000 and it shows $9,000 now", "en",
+     {"money_sent": True, "amount": "$3,000"}),
     ("yes he paid the 600", "en", {"money_sent": True, "amount": "600"}),
     ("I sent him $3,000 through Zelle an hour ago", "en",
      {"money_sent": True, "amount": "$3,000", "minutes_since_transfer": 60.0, "payment_channel": "bank_transfer"}),
@@ -99,6 +104,8 @@ MONEY_NOT_SENT = [
 
 # Questions, plans, instructions, quoted words, incoming money, other senses: no fact.
 MONEY_NOT_SAID = [
+    ("他收了我的身份证复印件", "zh"),
+    ("I put in a complaint with the store", "en"),
     ("要不要转?", "zh"),
     ("我需要转钱吗", "zh"),
     ("should I pay?", "en"),
