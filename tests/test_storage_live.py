@@ -195,3 +195,26 @@ def test_a_rest_client_cannot_choose_the_input_channel(assistant: LiveAssistant,
         row = db.execute("SELECT channel, scam_type FROM cases WHERE conversation_id = ?",
                          (assistant.conversation_id(sender, "rest"),)).fetchone()
     assert row == ("rest", "impersonate_official")
+
+
+def test_the_store_keeps_no_variant_of_personal_data(assistant: LiveAssistant) -> None:
+    """Rows of tests/redaction/corpus.yml sent through the web chat: nothing of them on disk
+    (text, parse data, entities, slots, metadata.display), as the report counts a leak."""
+    from scripts.redaction_report import CORPUS, leaks, load
+
+    rows = [r for r in load(CORPUS, "personal") if r["variant"] in (
+        "letter glued vx", "Chinese digits", "space per digit", "+86 without 0", "full-width", "vx space",
+        "扣扣", "no scheme token", "old 15-digit spaced",
+    )]
+    assert len(rows) >= 20
+    sender = uuid.uuid4().hex
+    text = "；".join(r["text"] for r in rows)[:4900]
+    response = assistant.post("/webhooks/webchat/webhook",
+                              json={"sender": sender, "message": text, "metadata": {"lang": "zh", "display": text}})
+    assert response.status_code == 200, response.text
+    with sqlite3.connect(assistant.database) as db:
+        stored = "\n".join(json.dumps(json.loads(data), ensure_ascii=False) for (data,) in db.execute(
+            "SELECT data FROM events WHERE sender_id = ?", (assistant.conversation_id(sender),)))
+    assert stored
+    leaked = [r["text"] for r in rows if r["text"] in text and leaks(stored, str(r["value"]))]
+    assert leaked == []
