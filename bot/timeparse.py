@@ -171,6 +171,7 @@ _ZH_WEEK = re.compile(
     r"|(?P<lastweek>上个?(?:周|星期|礼拜))(?![一二三四五六日天])"
     r"|(?P<lastmonth>上个?月)"
     r"|(?P<fewdays>前几天|前两天|这几天|前些天|前些日子)"
+    r"|(?P<longago>去年|前年|年初|(?<![\d零一二三四五六七八九十])(?:\d{1,2}|[一二三四五六七八九十]{1,2})月份)"
 )
 _EN_DAY = r"the day before yesterday|yesterday|today|tonight|last night"
 _EN_ANCHOR = re.compile(
@@ -187,10 +188,14 @@ _EN_WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "frida
 _EN_WEEK = re.compile(
     r"\b(?P<last>last |on |this past )?(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
     r"|\b(?P<lastweek>last week|a week ago)\b|\b(?P<lastmonth>last month|a month ago)\b"
-    r"|\b(?P<fewdays>the other day|a few days ago|a couple of days ago)\b",
+    r"|\b(?P<fewdays>the other day|a few days ago|a couple of days ago)\b"
+    r"|\b(?P<longago>last year|(?:back )?in (?:january|february|march|april|may|june|july|august|september|october"
+    r"|november|december)|months ago)\b",
     re.IGNORECASE,
 )
 _ZH_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+# "去年", "back in March": no date is needed, only that it is far past the stop-payment window.
+LONG_AGO_DAYS = 60
 DAY_TIME = 14.0  # a day named without a time of day ("昨天"): early afternoon
 DAY_START = 7.0  # "今天" without a time of day: halfway between this and now
 
@@ -324,13 +329,15 @@ def _en_anchor(match: re.Match[str], now: datetime) -> Optional[datetime]:
 
 
 def _week_anchor(match: re.Match[str], now: datetime, zh: bool) -> Optional[Tuple[int, float]]:
-    """Days back and hour for a weekday, last week, last month or a few days ago."""
+    """Days back and hour for a weekday, last week, last month, a few days ago or long ago."""
     if match.group("lastweek"):
         return 7, now.hour + now.minute / 60.0
     if match.group("lastmonth"):
         return 30, now.hour + now.minute / 60.0
     if match.group("fewdays"):
         return 3, DAY_TIME
+    if match.group("longago"):
+        return LONG_AGO_DAYS, DAY_TIME
     word = match.group("wd")
     weekday = _ZH_WEEKDAYS[word] if zh else _EN_WEEKDAYS[word.lower()]
     days = (now.weekday() - weekday) % 7

@@ -171,6 +171,10 @@ TIMES = [
     ("about 2 days ago", 2880.0, "2 days ago"),
     ("三天前加的微信，今天上午转了两万", 300.0, "今天上午"),
     ("I sent the money at 2pm", 60.0, "at 2pm"),
+    # long ago: only that it is far past the stop-payment window (60 days, early afternoon)
+    ("去年转了他五万", 86460.0, "去年"),
+    ("我5月份给他转了2万", 86460.0, "5月份"),
+    ("I lost $40,000 to her. that was back in March", 86460.0, "back in March"),
 ]
 
 
