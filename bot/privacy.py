@@ -128,9 +128,22 @@ def number_kind(number: str) -> Optional[str]:
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])")
 
 
+_IBAN_COUNTRIES = frozenset(re.findall(
+    "[A-Z]{2}",
+    "AD AE AL AT AZ BA BE BG BH BR BY CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR GT HR HU IE IL IQ IS "
+    "IT JO KW KZ LB LC LI LT LU LV LY MC MD ME MK MR MT MU NL NO PK PL PS PT QA RO RS SA SC SD SE SI SK SM ST SV "
+    "TL TN TR UA VA VG XK",
+))
+
+
+def iban_shaped(candidate: str) -> bool:
+    """A real IBAN country and length: "VX13812345678" is a WeChat label and a phone, not an account."""
+    return candidate[:2] in _IBAN_COUNTRIES and 15 <= len(candidate.replace(" ", "")) <= 34
+
+
 def iban_ok(candidate: str) -> bool:
     compact = candidate.replace(" ", "")
-    if not 15 <= len(compact) <= 34:
+    if not iban_shaped(candidate):
         return False
     moved = compact[4:] + compact[:4]
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
@@ -138,8 +151,9 @@ def iban_ok(candidate: str) -> bool:
 
 def _ibans(view: _View) -> Iterator[_Found]:
     for match in _IBAN.finditer(view.text):
-        # One that fails the check is not an account; it is kept whole (None), not read as phones.
-        yield match.start(), match.end(), "[BANK_CARD]" if iban_ok(match.group(0)) else None
+        if iban_shaped(match.group(0)):
+            # One that fails the check is not an account; it is kept whole (None), not read as phones.
+            yield match.start(), match.end(), "[BANK_CARD]" if iban_ok(match.group(0)) else None
 
 
 def _numbers(view: _View) -> Iterator[_Found]:
@@ -165,6 +179,10 @@ def _numbers(view: _View) -> Iterator[_Found]:
                 first += 1
                 continue
             start, stop, kind, first = found
+            digits = view.digits
+            if start > 0 and stop < len(digits) and digits[start - 1].isascii() and digits[start - 1].isalpha() \
+                    and digits[stop].isascii() and digits[stop].isalpha():
+                continue  # letters on both sides: part of an identifier (a hash, a tracking code), not a number
             # "+86 …", "(010)…": the sign and brackets go with the number.
             while start > 0 and view.digits[start - 1] in "+(":
                 start -= 1

@@ -54,13 +54,17 @@ class StoreReadFailed(RuntimeError):
 PERSONAL_ENTITIES = {"phone_number": "[PHONE]", "bank_card": "[BANK_CARD]"}
 
 
+# Ids Rasa makes itself (uuid hex): never personal, and digits inside them must not become a [PHONE].
+_TECHNICAL = frozenset({"message_id"})
+
+
 def _redact_strings(value: Any, texts: Dict[str, str]) -> Any:
     if isinstance(value, str):
         return redact(texts.get(value, value))
     if isinstance(value, list):
         return [_redact_strings(item, texts) for item in value]
     if isinstance(value, dict):
-        return {key: _redact_strings(item, texts) for key, item in value.items()}
+        return {key: item if key in _TECHNICAL else _redact_strings(item, texts) for key, item in value.items()}
     return value
 
 

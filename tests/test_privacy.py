@@ -44,6 +44,7 @@ CARD_19 = "6228480012345678903"
     ("Alipay account: someone@example.com", "Alipay account: [EMAIL]"),
     # as people type them (issue 12): the original span goes, whatever the spelling
     ("加我vx13812345678", "加我vx[PHONE]"),
+    ("加我VX13812345678", "加我VX[PHONE]"),
     ("电话１３８ 一二三四 5678", "电话[PHONE]"),
     ("手机 1 3 8 1 2 3 4 5 6 7 8 打我", "手机 [PHONE] 打我"),
     ("座机 +86 10 6234 5678", "座机 [PHONE]"),
@@ -87,6 +88,7 @@ def test_personal_data_becomes_typed_placeholders(text: str, expected: str) -> N
     "在王者荣耀里买账号被骗",
     "转了 1000 2000 3000 4000 5000 一共五次",
     "IBAN DE21 5001 0517 8831 2290 44 (its check fails: no account, and no phone inside either)",
+    "message 9f3a13812345678c2e (letters on both sides: an identifier)",
     "用微信支付了两万，又用支付宝转了5000",
     "支付宝：3000元，微信：2000元",
     "QQ 20000元的游戏装备",
