@@ -732,7 +732,7 @@ def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool]
         return None
     asked_time = asked in ("minutes_since_transfer", "time_since_transfer")
     mentions = [m for m in find_times(text.norm, now, bare_spans=short or asked_time)
-                if not text.in_quote(m.start)]
+                if not text.in_quote(m.start)][: rules.max_matches]  # each is read against the whole text
     if not mentions:
         return None
     if paid:

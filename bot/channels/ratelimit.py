@@ -89,8 +89,10 @@ class Limit:
         count = _number(messages, default_messages, 0)
         if count != int(count):
             raise ConfigurationError(f"{messages} must be a whole number, got {count:g}.")
-        # The window counts whole seconds (Redis expiries do).
-        return cls(int(count), math.ceil(_number(window, default_window_s, 1)))
+        window_s = _number(window, default_window_s, 0)
+        if window_s <= 0:
+            raise ConfigurationError(f"{window} must be a number of seconds > 0, got {window_s:g}.")
+        return cls(int(count), math.ceil(window_s))  # whole seconds, as Redis expiries count
 
 
 def storage_uri() -> str:
