@@ -22,7 +22,14 @@ import sqlalchemy as sa
 
 from bot.knowledge import load_knowledge, localized
 from bot.senders import conversation_id
-from scripts.servers import MODEL, Deployment, Server, ServiceUnavailable, production_deployment
+from scripts.servers import (
+    MODEL,
+    TEST_CLIENT_RATE_MESSAGES,
+    Deployment,
+    Server,
+    ServiceUnavailable,
+    production_deployment,
+)
 from tests.conftest import fail_in_ci_else_skip
 
 KB = load_knowledge()
@@ -228,6 +235,22 @@ def test_concurrent_conversations_across_replicas_are_stored_whole(
             future.result()
     for talk in talks:
         assert_triaged(deployment, events_db, talk.stored_id(deployment), talk.scam_type, talk.sent)
+
+
+@pytest.mark.parametrize("channel", ["rest", "webchat"])
+def test_the_client_rate_limit_holds_across_replicas(deployment: Deployment, channel: str) -> None:
+    """One client, a new sender id each message, turns alternating between the replicas: the limit is
+    counted once in Redis, so together they take TEST_CLIENT_RATE_MESSAGES, not that many each."""
+    number = uuid.uuid4().int  # an address of the benchmarking range 198.18.0.0/15, named by the trusted proxy hop
+    client = {"X-Forwarded-For": f"198.{18 + number % 2}.{number // 2 % 256}.{1 + number // 512 % 254}"}
+    statuses = []
+    for turn in range(2 * TEST_CLIENT_RATE_MESSAGES):
+        body: Dict[str, Any] = {"sender": uuid.uuid4().hex, "message": "你好", "metadata": {"lang": "zh"}}
+        replica = deployment.replicas[turn % 2]
+        reply = requests.post(f"{replica.url}/webhooks/{channel}/webhook", json=body, headers=client, timeout=90)
+        statuses.append(reply.status_code)
+    assert statuses == [200] * TEST_CLIENT_RATE_MESSAGES + [429] * TEST_CLIENT_RATE_MESSAGES, statuses
+    assert send(deployment, deployment.replicas[1], channel, uuid.uuid4().hex, "你好").status_code == 200  # others
 
 
 def test_an_action_server_outage_gets_a_clear_reply_and_the_chat_goes_on(
