@@ -60,18 +60,18 @@ stories: $(MODEL)
 	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_stories.yml --fail-on-prediction-errors --out results/stories
 
 nlu-eval: $(MODEL)
-	$(BIN)/python scripts/evaluate_nlu.py --model $(MODEL) --out results/nlu
+	$(BIN)/python -m bot.evaluation.nlu --model $(MODEL) --out results/nlu
 
 check: lint validate unit stories nlu-eval eval-external-floors bench-smoke
 
 # Outside text (../shared/eval/dev.jsonl; EVAL_DATA=path overrides): report, errors and chart in results/external/.
 EVAL_DATA ?= ../shared/eval/dev.jsonl
 eval-external: $(MODEL)
-	$(BIN)/python -m scripts.eval_external --model $(MODEL) --data $(EVAL_DATA) --out results/external
+	$(BIN)/python -m bot.evaluation.external --model $(MODEL) --data $(EVAL_DATA) --out results/external
 
 # The same with the floors enforced; skipped, saying so, where the file is absent (a user's clone).
 eval-external-floors: $(MODEL)
-	@$(BIN)/python -m scripts.eval_external --model $(MODEL) --data $(EVAL_DATA) --out results/external --floors; \
+	@$(BIN)/python -m bot.evaluation.external --model $(MODEL) --data $(EVAL_DATA) --out results/external --floors; \
 	status=$$?; if [ $$status -eq 2 ]; then echo "eval-external: skipped (no outside data)"; exit 0; fi; exit $$status
 
 # Measurements (not tests): NLU ablation (~40 min on 2 cores) and analyze latency against `make run`.

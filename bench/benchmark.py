@@ -27,7 +27,7 @@ import yaml
 
 from bench import quality, report, speed
 from bench.train import is_fresh, machine, read_record, train
-from scripts.evaluate_nlu import load_examples, scam_label
+from bot.evaluation.nlu import load_examples, scam_label
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS_CONFIG = ROOT / "config.yml"

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 from bench import speed
-from scripts.evaluate_nlu import load_examples
-from scripts.servers import ROOT
+from bot.evaluation.nlu import load_examples
+from bot.local_servers import ROOT
 
 
 def main() -> int:

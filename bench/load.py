@@ -3,7 +3,7 @@
     .venv/bin/python bench/load.py --seconds 60 --users 16      (or: make load)
 
 Starts everything itself on endpoints.production.yml (PostgreSQL, Redis, one action server,
-Rasa replicas: scripts/servers.py), then for each setting lets `--users` simulated people hold
+Rasa replicas: bot/local_servers.py), then for each setting lets `--users` simulated people hold
 multi-turn conversations (a scam story, then the triage answers, then a new conversation) for
 `--seconds`. Reports requests/s, p50/p95/p99 latency, errors and each process's peak resident
 memory, the CPU time each process used per answered turn (a figure other jobs on the machine
@@ -28,7 +28,7 @@ import requests
 
 from bench.speed import percentile
 from bench.train import machine
-from scripts.servers import ROOT, Deployment, Server, production_deployment
+from bot.local_servers import ROOT, Deployment, Server, production_deployment
 
 STORIES = [
     "网上认识的男朋友让我在他说的平台投资，已经充了三次钱，现在提现要交保证金",

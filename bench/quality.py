@@ -14,7 +14,7 @@ import time
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from bot.analysis import NO_SCAM, analyze
-from scripts.evaluate_nlu import CJK, detection, macro_f1, per_class, predicted_intent, scam_label
+from bot.evaluation.nlu import CJK, detection, macro_f1, per_class, predicted_intent, scam_label
 
 Examples = List[Tuple[str, str]]
 Classify = Callable[[str, str], str]

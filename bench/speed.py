@@ -21,8 +21,7 @@ from typing import Any, Dict, Iterator, List, Sequence
 
 import requests
 
-from bot.storage.migrate import upgrade
-from scripts.servers import (
+from bot.local_servers import (
     START_TIMEOUT_S,
     Server,
     base_environment,
@@ -33,6 +32,7 @@ from scripts.servers import (
     start_rasa,
     wait_until_ready,
 )
+from bot.storage.migrate import upgrade
 
 TURNS_PER_CONVERSATION = 4
 

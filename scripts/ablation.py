@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List
 
 import yaml
 
-from scripts.evaluate_nlu import evaluate, load_examples
+from bot.evaluation.nlu import evaluate, load_examples
 
 Pipeline = List[Dict[str, Any]]
 

@@ -7,7 +7,7 @@ config.yml and with one setting changed at a time, on the scam and everyday
 examples of data/nlu (the sentence vectors from the same multilingual encoder
 the pipeline uses), and scores each variant on the outside dev sample the way
 `make eval-external` does, with its own calibration and operating points chosen
-by scripts/operating_points.py. Writes ablation.md and ablation.json.
+by bot/evaluation/operating_points.py. Writes ablation.md and ablation.json.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from bot.analysis import NO_SCAM, scam_type_of_intent
+from bot.evaluation.external import DEFAULT_DATA, ROOT, Scored, fmt, load_items, score
+from bot.evaluation.nlu import load_examples
+from bot.evaluation.operating_points import choose, verdict_config
 from bot.nlu.verdict import ScamVerdictClassifier, calibrated, decide, fit_models, predict
-from scripts.eval_external import DEFAULT_DATA, ROOT, Scored, fmt, load_items, score
-from scripts.evaluate_nlu import load_examples
-from scripts.operating_points import choose, verdict_config
 
 ENCODER_MAX_CHARS = 1000  # as SentenceEncoderFeaturizer reads a text
 
@@ -34,6 +34,11 @@ VARIANTS: List[Tuple[str, Dict[str, Any]]] = [
     ("detector also reads the sentence vector", {"detector_dense_weight": 1.0}),
     ("detector without class weights", {"class_weight": None}),
     ("detector C = 10", {"detector_C": 10.0}),
+    ("detector C = 3", {"detector_C": 3.0}),
+    ("detector sentence vector weight 0.5", {"detector_dense_weight": 0.5}),
+    ("character n-grams up to 4", {"ngram_max": 4}),
+    ("n-grams seen once kept (min_df 1)", {"min_df": 1}),
+    ("n-grams up to 4, seen once kept", {"ngram_max": 4, "min_df": 1}),
     ("type model without the sentence vector", {"dense_weight": 0.0}),
     ("type model C = 10", {"type_C": 10.0}),
 ]

@@ -2,7 +2,7 @@
 
 The live assistant is the real thing: the trained model served by `rasa run`
 with our channels and a SQLite tracker store, and the real action server, on
-free ports of 127.0.0.1, started once per test session (scripts/servers.py starts
+free ports of 127.0.0.1, started once per test session (bot/local_servers.py starts
 them, for the replica tests and the load script too). Each has its own migrated
 SQLite case database, so no test writes to var/.
 """
@@ -21,9 +21,7 @@ import sqlalchemy as sa
 from rasa_sdk import Tracker
 
 from actions.common import case_repository
-from bot.senders import conversation_id
-from bot.storage.migrate import upgrade
-from scripts.servers import (
+from bot.local_servers import (
     MODEL,
     ServiceUnavailable,
     base_environment,
@@ -35,6 +33,8 @@ from scripts.servers import (
     start_service,
     wait_until_ready,
 )
+from bot.senders import conversation_id
+from bot.storage.migrate import upgrade
 
 
 def make_tracker(

@@ -1,7 +1,7 @@
 """Who can reach what (issue 12, Access): the action server, Rasa's HTTP API, one namespace per door.
 
 Real processes on 127.0.0.1: the action server alone (`python -m bot.action_server`, as
-scripts/servers.py and scripts/run.sh start it), the live assistant of conftest.py, and
+bot/local_servers.py and scripts/run.sh start it), the live assistant of conftest.py, and
 `scripts/run.sh` itself on free ports, as a user starts it.
 """
 
@@ -28,10 +28,7 @@ import requests
 import sqlalchemy as sa
 
 from bot.channels.rest import rest_door_enabled
-from bot.senders import conversation_id, sender_id_key
-from bot.settings import ConfigurationError
-from bot.storage.migrate import upgrade
-from scripts.servers import (
+from bot.local_servers import (
     MODEL,
     ROOT,
     Server,
@@ -42,6 +39,9 @@ from scripts.servers import (
     start_action_server,
     wait_until_ready,
 )
+from bot.senders import conversation_id, sender_id_key
+from bot.settings import ConfigurationError
+from bot.storage.migrate import upgrade
 from tests.conftest import LiveAssistant
 
 PYTHON = sys.executable
@@ -139,7 +139,7 @@ def exits_refusing(module: str, env: Dict[str, str], *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
-    """The action server started as scripts/servers.py starts it: no --interface given."""
+    """The action server started as bot/local_servers.py starts it: no --interface given."""
     workdir = tmp_path_factory.mktemp("actions")
     case_url = sqlite_url(workdir / "cases.db")
     upgrade(case_url)

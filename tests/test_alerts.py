@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.risk import ActionAssessRisk, ActionEmergencySteps
 from bot import alerts
-from scripts.servers import ROOT
+from bot.local_servers import ROOT
 from tests.conftest import make_tracker
 
 SECRET = "test-secret"

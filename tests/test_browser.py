@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bot.knowledge import load_knowledge, localized
-from scripts.servers import ROOT
+from bot.local_servers import ROOT
 from tests.conftest import LiveAssistant
 
 KB = load_knowledge()

@@ -35,8 +35,8 @@ from bot.channels import ratelimit
 from bot.channels.http import MAX_BODY_BYTES, MAX_TEXT_CHARS
 from bot.channels.ratelimit import DEFAULT_MESSAGES, DEFAULT_WINDOW_S
 from bot.knowledge import load_knowledge, localized
+from bot.local_servers import TEST_CLIENT_RATE_MESSAGES
 from bot.settings import ConfigurationError
-from scripts.servers import TEST_CLIENT_RATE_MESSAGES
 from tests.conftest import LiveAssistant
 from tests.test_contract import SPEC, check, response_schema
 from tests.worst_case import KNOWN_SLOW, families, family_texts

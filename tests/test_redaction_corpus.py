@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.evaluation.redaction import ADDED, CORPUS, PROMISED, Figures, leaks, load, measure
 from bot.privacy import redact
-from scripts.redaction_report import ADDED, CORPUS, PROMISED, Figures, leaks, load, measure
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,7 @@ import requests
 import sqlalchemy as sa
 
 from bot.knowledge import load_knowledge, localized
-from bot.senders import conversation_id
-from scripts.servers import (
+from bot.local_servers import (
     MODEL,
     TEST_CLIENT_RATE_MESSAGES,
     Deployment,
@@ -30,6 +29,7 @@ from scripts.servers import (
     ServiceUnavailable,
     production_deployment,
 )
+from bot.senders import conversation_id
 from tests.conftest import fail_in_ci_else_skip
 
 KB = load_knowledge()

@@ -11,11 +11,11 @@ from rasa.utils.endpoints import read_endpoint_config
 
 from bot.channels.hotline import HotlineInput
 from bot.channels.integration import IntegrationInput
+from bot.local_servers import ROOT, sqlite_url
 from bot.lock_store import ConcurrentRedisLockStore
 from bot.settings import ConfigurationError, required_secret
 from bot.storage.cases import database_url
 from bot.tracker_store import RedactingSQLTrackerStore
-from scripts.servers import ROOT, sqlite_url
 
 
 @pytest.mark.parametrize(

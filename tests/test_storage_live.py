@@ -200,7 +200,7 @@ def test_a_rest_client_cannot_choose_the_input_channel(assistant: LiveAssistant,
 def test_the_store_keeps_no_variant_of_personal_data(assistant: LiveAssistant) -> None:
     """Rows of tests/redaction/corpus.yml sent through the web chat: nothing of them on disk
     (text, parse data, entities, slots, metadata.display), as the report counts a leak."""
-    from scripts.redaction_report import CORPUS, leaks, load
+    from bot.evaluation.redaction import CORPUS, leaks, load
 
     rows = [r for r in load(CORPUS, "personal") if r["variant"] in (
         "letter glued vx", "Chinese digits", "space per digit", "+86 without 0", "full-width", "vx space",

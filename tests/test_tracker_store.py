@@ -22,12 +22,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
 from bot import retention
+from bot.local_servers import ROOT
 from bot.privacy import redact
 from bot.storage.cases import CaseRepository, make_engine
 from bot.storage.migrate import upgrade
 from bot.storage.models import utc_now
 from bot.tracker_store import RedactingSQLTrackerStore
-from scripts.servers import ROOT
 
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 ID_NUMBER = "11010519491231002X"

@@ -1,6 +1,6 @@
 """Score the analysis on outside text: ../shared/eval/dev.jsonl (see its README).
 
-    python -m scripts.eval_external [--data PATH] [--model PATH] [--out results/external] [--floors]
+    python -m bot.evaluation.external [--data PATH] [--model PATH] [--out results/external] [--floors]
 
 Every item goes through the same parse and `bot.analysis.analyze` as
 `POST /webhooks/hotline/analyze`, and is scored the way the sealed set is:
@@ -32,7 +32,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 from bot.analysis import NO_SCAM, analyze
 from bot.language import resolve_language
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 GENERIC_SCAM = "scam"  # gold for a scam whose type the source does not tell
 FALSE_ALARM_POINTS = (0.01, 0.02, 0.05)

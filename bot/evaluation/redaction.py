@@ -1,8 +1,8 @@
 """Leaks per category and wrongly hidden evidence of the redaction (bot/privacy.py).
 
-    python -m scripts.redaction_report                      # print the figures of today's redaction
-    python -m scripts.redaction_report --baseline ed39e11   # and of bot/privacy.py at that commit
-    python -m scripts.redaction_report --baseline ed39e11 --write docs/redaction.md
+    python -m bot.evaluation.redaction                      # print the figures of today's redaction
+    python -m bot.evaluation.redaction --baseline ed39e11   # and of bot/privacy.py at that commit
+    python -m bot.evaluation.redaction --baseline ed39e11 --write docs/redaction.md
 
 The corpus (tests/redaction/corpus.yml) holds personal data as people type it; a row leaks when
 the redacted text still holds most of its value (60% of its letters and digits in one piece,
@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "redaction" / "corpus.yml"
 EVIDENCE = ROOT / "tests" / "redaction" / "evidence.yml"
 PROMISED = ("mobile", "landline", "id_number", "bank_card", "email", "url_secret", "wechat", "qq", "alipay")

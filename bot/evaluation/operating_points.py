@@ -1,6 +1,6 @@
 """Choose the verdict's calibration and operating points on the outside dev sample.
 
-    python -m scripts.operating_points [--predictions results/external/predictions.jsonl] [--data PATH]
+    python -m bot.evaluation.operating_points [--predictions results/external/predictions.jsonl] [--data PATH]
 
 Reads the `scam_probability` that `make eval-external` wrote for each item, undoes
 the calibration in config.yml (run it before editing that: the one the model was
@@ -28,8 +28,8 @@ import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
 
+from bot.evaluation.external import DEFAULT_DATA, ROOT, load_items
 from bot.nlu.verdict import calibrated
-from scripts.eval_external import DEFAULT_DATA, ROOT, load_items
 
 MAX_FALSE_ALARMS = 0.025
 # A "scam" verdict keeps to at most this share of everyday texts; between the two points is unsure.
