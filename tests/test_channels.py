@@ -143,10 +143,10 @@ def test_webchat_english_police_story_and_interruptions(assistant: LiveAssistant
     name = localized(KB.types["impersonate_official"].name, "en")
     assert any(name in r.get("text", "") for r in replies), replies
     assert replies[-1]["text"] == localized(KB.triage_questions["money_sent"]["text"], "en")
-    # a question in the middle is answered, then the triage goes on
+    # a question in the middle is answered, then the triage goes on with a one-line reminder
     replies = assistant.chat(sender, "what is 96110?", "en")
     assert "96110" in replies[0]["text"]
-    assert replies[-1]["text"] == localized(KB.triage_questions["money_sent"]["text"], "en")
+    assert replies[-1]["text"] == localized(KB.triage_questions["money_sent"]["reminder"], "en")
     # "I already paid" while the question is open: the stop-payment steps first, then when
     replies = assistant.chat(sender, "I already sent them the money!", "en")
     assert replies[0]["custom"]["risk_level"] == "critical" and "110" in replies[0]["text"]

@@ -10,7 +10,8 @@ import pytest
 import requests
 import yaml
 
-from scripts.servers import ROOT
+from bot.local_servers import ROOT
+from bot.nlu.fraud_entities import MAX_MATCHES_PER_PATTERN
 from tests.conftest import LiveAssistant
 
 SPEC = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
@@ -45,6 +46,12 @@ def test_analyze_lists_who_they_claimed_to_be_and_how_to_reach_them(assistant: L
     for item in result["mentioned"]:
         assert text[item["start"]:item["end"]] == item["value"]
     assert assistant.analyze("明天下午三点开会，记得带上季度报告")["mentioned"] == []
+
+
+def test_a_flood_of_numbers_is_read_up_to_the_cap(assistant: LiveAssistant) -> None:
+    numbers = [f"139{n:08d}" for n in range(MAX_MATCHES_PER_PATTERN + 50)]
+    phones = [m for m in assistant.analyze("，".join(numbers))["mentioned"] if m["kind"] == "phone_number"]
+    assert [m["value"] for m in phones] == numbers[:MAX_MATCHES_PER_PATTERN]
 
 
 def test_errors_match_their_schema(assistant: LiveAssistant) -> None:

@@ -10,6 +10,7 @@ overlapping matches (a bank card number contains phone-number-like digits).
 from __future__ import annotations
 
 import re
+from itertools import islice
 from typing import Any, Dict, List
 
 import rasa.nlu.utils.pattern_utils as pattern_utils
@@ -22,6 +23,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.spans import longest_non_overlapping
+
+# A flood of numbers (a pasted list of 1,000 phone numbers) is read up to here per pattern:
+# every entity costs the featurizers and the tracker store; redaction has its own patterns.
+MAX_MATCHES_PER_PATTERN = 100
 
 
 @DefaultV1Recipe.register(
@@ -65,7 +70,7 @@ class FraudEntityExtractor(RegexEntityExtractor):
         found = [
             (match.start(), match.end(), pattern["name"])
             for pattern in self.patterns
-            for match in re.finditer(pattern["pattern"], text, flags=flags)
+            for match in islice(re.finditer(pattern["pattern"], text, flags=flags), MAX_MATCHES_PER_PATTERN)
             if match.end() > match.start()
         ]
         kept = longest_non_overlapping(found, lambda m: (m[0], m[1]))

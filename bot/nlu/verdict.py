@@ -107,7 +107,8 @@ def fit_models(
     if is_scam.all() or not is_scam.any():
         raise InvalidConfigException("ScamVerdictClassifier needs scam and everyday examples.")
     vectorizer = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True, min_df=config["min_df"], dtype=np.float64,
+        analyzer="char_wb", ngram_range=(1, config["ngram_max"]), sublinear_tf=True, min_df=config["min_df"],
+        dtype=np.float64,
     )
     ngrams = vectorizer.fit_transform(texts)
     # The n-grams dropped by min_df are kept only for introspection, and are most of the file.
@@ -156,6 +157,8 @@ class ScamVerdictClassifier(GraphComponent):
             # Weight of the multilingual sentence vector next to the L2-normalised n-grams (type model).
             "dense_weight": 1.0,
             "min_df": 2,
+            # Character n-grams from 1 up to this many characters (char_wb: within words).
+            "ngram_max": 3,
             # Long pastes are read up to here: the decision is made in the first few paragraphs.
             "max_chars": 3000,
             "calibration_slope": 1.0,
