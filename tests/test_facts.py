@@ -55,6 +55,8 @@ MONEY_SENT = [
     ("买了五张京东卡给他", "zh", {"money_sent": True, "payment_channel": "gift_card"}),
     ("被骗了六万多", "zh", {"money_sent": True}),
     ("有个中介说能消除不良记录 收了我6000服务费", "zh", {"money_sent": True, "amount": "6000"}),
+    ("我老婆看到宝妈副业 她说已经往一个app里充了3000做任务", "zh", {"money_sent": True, "amount": "3000"}),
+    ("我妈说她已经把钱转过去了", "zh", {"money_sent": True}),
     ("I ended up sending them 7,000 yuan through Alipay", "en",
      {"money_sent": True, "amount": "7,000 yuan", "payment_channel": "alipay"}),
     ("on an app called NexaCoin, I put in $3,000 and it shows $9,000 now", "en",
@@ -104,6 +106,8 @@ MONEY_NOT_SENT = [
 
 # Questions, plans, instructions, quoted words, incoming money, other senses: no fact.
 MONEY_NOT_SAID = [
+    ("她说要我先转2万", "zh"),
+    ("他说已经帮你转过去了", "zh"),
     ("他收了我的身份证复印件", "zh"),
     ("I put in a complaint with the store", "en"),
     ("要不要转?", "zh"),
