@@ -205,6 +205,11 @@ class ActionOpenCase(Action):
                 risk = None  # the first case's loss is not this one's
             fresh["risk_level"] = risk
             events += [SlotSet(k, v) for k, v in fresh.items()]
+        else:
+            # What the story says (already read this turn, unless it came while the form asked).
+            slots = dict(tracker.current_slot_values())
+            facts = facts_slots(text, lang, slots, None)
+            events += [SlotSet(k, v) for k, v in facts.items() if v != slots.get(k)]
         events.append(SlotSet("case_state", "critical" if risk == "critical" else "open"))
         # The steps for a loss or for exposed details came first this turn: no separate do-now bubble.
         events.append(SlotSet("story_turn", "new_case_loss" if risk in ("critical", "high") else "new_case"))

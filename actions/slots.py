@@ -177,7 +177,11 @@ class ValidateSlotMappings(ValidationAction):
             found["likely_type"] = verdict["scam_type"]
 
         requested = slots.get("requested_slot") if tracker.active_loop_name else None
-        found.update(facts_slots(message_text(tracker), lang, slots, requested))
+        # A story told while the form asks (after "我被骗了", before any case): its facts are left to
+        # action_open_case, so the form, filling nothing, lets the story rule open the case.
+        is_story = (intent_of(tracker) or "").startswith("scam_")
+        if not (tracker.active_loop_name and not in_case and is_story):
+            found.update(facts_slots(message_text(tracker), lang, slots, requested))
         merged = {**slots, **found}
 
         if (

@@ -189,6 +189,24 @@ def test_golden_time_is_shown_once_and_left_to_the_already_paid_rule() -> None:
     assert messages == [] and "risk_level" not in slots
 
 
+def test_a_story_told_while_the_form_asks_opens_the_case_with_its_facts() -> None:
+    # After "我被骗了" the form asks when; the story that follows fills nothing in the slot action
+    # (so the form lets the story rule run), and the case it opens keeps the story's facts.
+    story = "网上认识的人 说带我做任务赚钱 转了好几次 一共3万多 最后一次是一个小时前"
+    asking = {"money_sent": True, "risk_level": "critical", "requested_slot": "time_since_transfer"}
+    tracker = make_tracker(story, intent="scam_order_brushing", active_loop="triage_form", slots=asking,
+                           sender_id="story-in-form")
+    messages, slots = extract(tracker)
+    assert messages == [] and not {"time_since_transfer", "minutes_since_transfer", "amount"} & set(slots)
+    opened = slots_of(run(ActionOpenCase(), tracker)[1])
+    assert opened["scam_type"] == "order_brushing" and opened["story_turn"] == "new_case_loss"
+    assert opened["minutes_since_transfer"] == 60.0 and opened["amount"] == "3万多"
+    # Inside an open case the same message is read by the slot action as usual.
+    in_case = make_tracker(story, intent="scam_order_brushing", active_loop="triage_form",
+                           slots={**asking, "scam_type": "order_brushing"})
+    assert extract(in_case)[1]["minutes_since_transfer"] == 60.0
+
+
 @pytest.mark.parametrize("lang, text", [("zh", "十分钟前转的 用手机银行转的"), ("en", "about twenty minutes ago")])
 def test_a_recent_time_answered_after_the_steps_says_it_is_not_too_late(lang: str, text: str) -> None:
     asked = {"language": lang, "scam_type": "impersonate_official", "money_sent": True, "risk_level": "critical",

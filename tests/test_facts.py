@@ -57,6 +57,7 @@ MONEY_SENT = [
     ("有个中介说能消除不良记录 收了我6000服务费", "zh", {"money_sent": True, "amount": "6000"}),
     ("我老婆看到宝妈副业 她说已经往一个app里充了3000做任务", "zh", {"money_sent": True, "amount": "3000"}),
     ("我妈说她已经把钱转过去了", "zh", {"money_sent": True}),
+    ("then 5000 was gone from my account an hour ago", "en", {"money_sent": True, "minutes_since_transfer": 60.0}),
     ("I ended up sending them 7,000 yuan through Alipay", "en",
      {"money_sent": True, "amount": "7,000 yuan", "payment_channel": "alipay"}),
     ("on an app called NexaCoin, I put in $3,000 and it shows $9,000 now", "en",
