@@ -24,7 +24,8 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.case import case_texts
-from actions.common import conversation_language, intent_of, knowledge, message_text, numbered, verdict_of
+from actions.common import conversation_language, intent_of, knowledge, message_text, numbered, parse_of, verdict_of
+from actions.interruptions import answer_inside_form
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.facts import extract_facts
 from bot.knowledge import localized
@@ -211,6 +212,12 @@ class ValidateSlotMappings(ValidationAction):
                 found["risk_level"] = "high"
                 merged["risk_level"] = "high"
                 record_risk(tracker, "high", merged.get("money_sent"), merged)
+
+        # A follow-up that also fills a form slot: the form takes the turn, so it is answered here.
+        filled = [name for name, value in found.items() if value != slots.get(name)]
+        response = answer_inside_form(tracker, parse_of(tracker), filled)
+        if response:
+            dispatcher.utter_message(response=response)
 
         if in_case:
             found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"

@@ -23,6 +23,7 @@ from structlog.testing import capture_logs
 
 from actions.case import CASE_TEXT_SLOTS, ActionOpenCase, case_texts
 from actions.common import case_repository
+from actions.interruptions import responses_during_form
 from actions.questions import ASK_ACTIONS
 from actions.risk import ActionAssessRisk, ActionEmergencySteps
 from actions.slots import ValidateSlotMappings
@@ -187,6 +188,41 @@ def test_golden_time_is_shown_once_and_left_to_the_already_paid_rule() -> None:
     assert messages == []
     messages, slots = extract(make_tracker("我已经把钱转过去了", intent="already_paid", slots={"money_sent": True}))
     assert messages == [] and "risk_level" not in slots
+
+
+IN_FORM = {"scam_type": "investment", "case_state": "critical", "money_sent": True, "risk_level": "critical",
+           "requested_slot": "payment_channel"}
+
+
+def test_a_follow_up_the_form_takes_is_answered_by_the_slot_action() -> None:
+    # "10万" fills the amount through Rasa's entity mapping: the form will not reject, the rule cannot answer.
+    tracker = make_tracker("那现在怎么办 那10万我还充不充", intent="ask_what_now", active_loop="triage_form",
+                           slots=IN_FORM)
+    tracker.events.append({"event": "slot", "name": "amount", "value": "10万"})
+    messages, _ = extract(tracker)
+    assert [m.get("response") for m in messages] == ["utter_what_now"]
+    # A denial whose words fill a slot of the slot action's own (a time) is answered too.
+    denial = make_tracker("可是他对我真的很好 十分钟前还转给他五千 不会骗我的吧", intent="denial",
+                          active_loop="triage_form", slots={**IN_FORM, "requested_slot": "time_since_transfer"})
+    messages, slots = extract(denial)
+    assert "utter_denial" in [m.get("response") for m in messages] and slots["minutes_since_transfer"] == 10.0
+
+
+@pytest.mark.parametrize("text, intent, active_loop", [
+    ("你怎么确定他是骗子", "doubt", "triage_form"),       # fills nothing: the form rejects, the rule answers
+    ("十分钟前转的 用手机银行转的", "ordinary_message", "triage_form"),  # an answer to the form
+    ("可是他对我真的很好 十分钟前还转给他五千", "denial", None),  # no form: the rules answer
+])
+def test_the_slot_action_leaves_other_answers_to_the_rules(text: str, intent: str, active_loop: Optional[str]) -> None:
+    tracker = make_tracker(text, intent=intent, active_loop=active_loop, slots=IN_FORM)
+    responses = [m.get("response") for m in extract(tracker)[0]]
+    assert not [r for r in responses if r and r not in ("utter_critical_steps",)], responses
+
+
+def test_the_answers_during_the_form_are_the_rules_own() -> None:
+    table = responses_during_form()
+    assert table["doubt"] == "utter_doubt" and table["ask_bank_number"] == "utter_bank_number"
+    assert set(table) >= {"denial", "still_in_contact", "ask_what_now", "show_report", "faq"}
 
 
 def test_a_story_told_while_the_form_asks_opens_the_case_with_its_facts() -> None:
