@@ -27,6 +27,7 @@ from actions.case import case_texts
 from actions.common import conversation_language, intent_of, knowledge, message_text, numbered, parse_of, verdict_of
 from actions.interruptions import answer_inside_form
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
+from bot.analysis import scam_type_of_intent
 from bot.facts import extract_facts
 from bot.knowledge import localized
 from bot.language import SUPPORTED, detect_language
@@ -180,7 +181,7 @@ class ValidateSlotMappings(ValidationAction):
         requested = slots.get("requested_slot") if tracker.active_loop_name else None
         # A story told while the form asks (after "我被骗了", before any case): its facts are left to
         # action_open_case, so the form, filling nothing, lets the story rule open the case.
-        is_story = (intent_of(tracker) or "").startswith("scam_")
+        is_story = scam_type_of_intent(intent_of(tracker)) is not None
         if not (tracker.active_loop_name and not in_case and is_story):
             found.update(facts_slots(message_text(tracker), lang, slots, requested))
         merged = {**slots, **found}
