@@ -25,15 +25,19 @@ from actions.common import (
     record_case,
     verdict_of,
 )
+from actions.risk import record_risk
 from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
 from bot.knowledge import Knowledge, RedFlag, localized
 
 OPEN_CASE = "action_open_case"
 
-# A message that changes the type opens a second case only when it reads as a new story:
-# this long, and (when the pipeline gives a verdict) this surely a scam.
+# A message that changes the type opens a second case only when it reads as a new story: surely
+# a scam (when the pipeline gives a verdict), and either saying it is another matter and this long,
+# or, without such words, longer still and not pointing back at the open case (knowledge/messages.yml).
 NEW_STORY_MIN_CJK = 25
 NEW_STORY_MIN_WORDS = 12
+UNANNOUNCED_STORY_MIN_CJK = 60
+UNANNOUNCED_STORY_MIN_WORDS = 30
 NEW_STORY_MIN_PROBABILITY = 0.8
 MAX_QUOTED_FLAGS = 3
 # Longer matches (a pattern spanning half a sentence) are explained, not quoted.
@@ -133,7 +137,7 @@ def _length(text: str) -> tuple[int, int]:
     return cjk, len([w for w in text.split() if any(ch.isalpha() for ch in w)])
 
 
-def reads_as_new_story(tracker: Tracker, case_type: Optional[str], new_type: str) -> bool:
+def reads_as_new_story(tracker: Tracker, case_type: Optional[str], new_type: str, kb: Knowledge) -> bool:
     """A second story, clearly different from the open case, or a follow-up that merely sounds like one?"""
     if not case_type:
         return True
@@ -148,8 +152,13 @@ def reads_as_new_story(tracker: Tracker, case_type: Optional[str], new_type: str
         probability = float((parse_of(tracker).get("intent") or {}).get("confidence") or 0.0)
     if probability < NEW_STORY_MIN_PROBABILITY:
         return False
-    cjk, words = _length(message_text(tracker))
-    return cjk >= NEW_STORY_MIN_CJK or (cjk == 0 and words >= NEW_STORY_MIN_WORDS)
+    text = message_text(tracker)
+    cjk, words = _length(text)
+    if any(p.search(text) for p in kb.story_cues["new_story"]):
+        return cjk >= NEW_STORY_MIN_CJK or (cjk == 0 and words >= NEW_STORY_MIN_WORDS)
+    if any(p.search(text) for p in kb.story_cues["same_case"]):
+        return False
+    return cjk >= UNANNOUNCED_STORY_MIN_CJK or (cjk == 0 and words >= UNANNOUNCED_STORY_MIN_WORDS)
 
 
 def story_type(tracker: Tracker, analysis_type: str) -> str:
@@ -169,7 +178,7 @@ class ActionOpenCase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        from actions.slots import facts_slots  # one reading of the facts for both actions
+        from actions.slots import facts_slots, newly_within_window  # one reading of the facts for both actions
 
         lang = conversation_language(tracker)
         kb = knowledge()
@@ -179,7 +188,7 @@ class ActionOpenCase(Action):
         if new_type not in kb.types:
             new_type = "other"
         case_type = tracker.get_slot("scam_type")
-        if not reads_as_new_story(tracker, case_type, new_type):
+        if not reads_as_new_story(tracker, case_type, new_type, kb):
             # The case keeps its type and its record; the rule answers with its next step.
             return [SlotSet("story_turn", "followup")]
 
@@ -210,6 +219,13 @@ class ActionOpenCase(Action):
             slots = dict(tracker.current_slot_values())
             facts = facts_slots(text, lang, slots, None)
             events += [SlotSet(k, v) for k, v in facts.items() if v != slots.get(k)]
+            if risk and facts:
+                # The record keeps what the story says (amount band, time), not only the earlier answers.
+                merged = {**slots, **facts}
+                record_risk(tracker, risk, merged.get("money_sent"), merged)
+            if risk == "critical" and newly_within_window(slots, facts):
+                # The stop-payment steps came on an earlier turn; the story says it is not too late.
+                dispatcher.utter_message(text=localized(kb.chat["golden_time_still_open"], lang))
         events.append(SlotSet("case_state", "critical" if risk == "critical" else "open"))
         # The steps for a loss or for exposed details came first this turn: no separate do-now bubble.
         events.append(SlotSet("story_turn", "new_case_loss" if risk in ("critical", "high") else "new_case"))

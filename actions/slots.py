@@ -150,7 +150,7 @@ def money_just_left(slots: Mapping[str, Any]) -> bool:
     return minutes is None or float(minutes) <= CRITICAL_WINDOW_MINUTES
 
 
-def _newly_within_window(slots: Mapping[str, Any], found: Mapping[str, Any]) -> bool:
+def newly_within_window(slots: Mapping[str, Any], found: Mapping[str, Any]) -> bool:
     minutes = found.get("minutes_since_transfer")
     return (
         minutes is not None
@@ -173,11 +173,6 @@ class ValidateSlotMappings(ValidationAction):
         found["language"] = lang
 
         in_case = bool(slots.get("scam_type"))
-        verdict = verdict_of(tracker)
-        found["verdict"] = "clear" if in_case else VERDICTS.get(str(verdict.get("verdict")), "clear")
-        if verdict.get("verdict") == "unsure" and verdict.get("scam_type") not in (None, "none"):
-            found["likely_type"] = verdict["scam_type"]
-
         requested = slots.get("requested_slot") if tracker.active_loop_name else None
         # A story told while the form asks (after "我被骗了", before any case): its facts are left to
         # action_open_case, so the form, filling nothing, lets the story rule open the case.
@@ -185,6 +180,17 @@ class ValidateSlotMappings(ValidationAction):
         if not (tracker.active_loop_name and not in_case and is_story):
             found.update(facts_slots(message_text(tracker), lang, slots, requested))
         merged = {**slots, **found}
+
+        verdict = verdict_of(tracker)
+        found["verdict"] = "clear" if in_case else VERDICTS.get(str(verdict.get("verdict")), "clear")
+        likely = verdict.get("scam_type")
+        if found["verdict"] == "clear" and not in_case and found.get("money_sent"):
+            # Money sent to someone is never answered with "not a scam": ask what decides it.
+            found["verdict"] = "unsure"
+            ranking: List[Mapping[str, Any]] = list(verdict.get("type_ranking") or [])
+            likely = ranking[0].get("scam_type") if ranking else None
+        if found["verdict"] == "unsure" and likely not in (None, "none"):
+            found["likely_type"] = likely
 
         if (
             money_just_left(merged)
@@ -198,7 +204,7 @@ class ValidateSlotMappings(ValidationAction):
             merged["risk_level"] = "critical"
             alert_if_newly_critical(tracker, "critical")
             record_risk(tracker, "critical", True, merged)
-        elif slots.get("risk_level") == "critical" and _newly_within_window(slots, found):
+        elif slots.get("risk_level") == "critical" and newly_within_window(slots, found):
             # The time answered after the steps were sent: say it is not too late, in one line.
             dispatcher.utter_message(text=localized(knowledge().chat["golden_time_still_open"], lang))
         elif slots.get("risk_level") not in ("critical", "high"):

@@ -130,6 +130,7 @@ class Rules:
     ellipsis_verbs: Dict[str, Pattern[str]]
     amount_answer: Pattern[str]
     time_answer: Pattern[str]
+    time_clause_transfer: Pattern[str]
     time_other_before: Pattern[str]
     time_other_event: Pattern[str]
     time_alone: Pattern[str]
@@ -332,6 +333,7 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         objects={name: comp.compile(p) for name, p in _require(data, "objects").items()},
         amount_answer=comp.compile(_require(data, "amount_answer"), 0),
         time_answer=comp.compile(_require(data, "time_answer"), 0),
+        time_clause_transfer=comp.compile(_require(data, "time_clause_transfer"), 0),
         time_other_before=comp.compile(_require(data, "time_other_before"), 0),
         time_other_event=comp.compile(_require(data, "time_other_event"), 0),
         time_alone=comp.compile(_require(data, "time_alone"), 0),
@@ -755,8 +757,15 @@ def _choose_time(text: _Text, rules: Rules, now: datetime, money: Optional[bool]
         rest = (text.norm[:mention.start] + " " + text.norm[mention.end:]).strip()
         if said_yes:  # "刚刚买的", "I did, about an hour ago": the yes is not another event
             rest = rules.yes.sub("", rest, count=1).strip(" \n,.!。~")
-        if asked_time or rules.time_answer.search(rest):
+        if (asked_time and short) or rules.time_answer.search(rest):
             return mention
+        if asked_time:
+            # A longer message answers the question only where its clause is the time or speaks of the
+            # transfer: "上个月还给我订了花" is another event, "大概上个月吧，记不清了" an answer.
+            clause_start, clause_end = text.clause_of(mention.start)
+            clause_rest = (text.norm[clause_start:mention.start] + " " + text.norm[mention.end:clause_end]).strip()
+            if rules.time_answer.search(clause_rest) or rules.time_clause_transfer.search(clause_rest):
+                return mention
     return None
 
 

@@ -43,6 +43,7 @@ TRIAGE_SLOTS_ASKED: Tuple[str, ...] = (
 )
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+STORY_CUES: Tuple[str, ...] = ("new_story", "same_case")
 CHAT_MESSAGES: Tuple[str, ...] = ("risk", "golden_time_still_open", "rate_limited", "service_unavailable")
 
 Localized = Mapping[str, Any]
@@ -90,6 +91,7 @@ class Knowledge:
     general: Mapping[str, Localized]
     chat: Mapping[str, Localized]
     triage_questions: Mapping[str, Mapping[str, Any]]
+    story_cues: Dict[str, Tuple[Pattern[str], ...]]
 
 
 def _check_localized(value: Any, where: str) -> Localized:
@@ -165,6 +167,7 @@ def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) ->
         _check_localized(question.get("reminder"), f"triage_questions.{slot}.reminder")
         for button in question.get("buttons") or []:
             _check_localized(button.get("title"), f"triage_questions.{slot}.buttons")
+    cues = messages.get("story_cues") or {}
     knowledge = Knowledge(
         types=types,
         shared_red_flags=_red_flags(document.get("shared_red_flags"), "shared_red_flags"),
@@ -174,6 +177,7 @@ def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) ->
         general=general,
         chat=chat,
         triage_questions=questions,
+        story_cues={kind: _compile(cues.get(kind), f"story_cues.{kind}") for kind in STORY_CUES},
     )
     flag_ids = [f.id for f in knowledge.shared_red_flags] + [
         f.id for t in types.values() for f in t.red_flags

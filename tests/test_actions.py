@@ -140,8 +140,57 @@ def test_a_second_story_without_a_loss_does_not_inherit_the_first_cases_risk() -
     with_parse(tracker, verdict={"verdict": "scam", "scam_type": "impersonate_acquaintance", "scam_probability": 0.9})
     slots = slots_of(run(ActionOpenCase(), tracker)[1])
     assert slots["scam_type"] == "impersonate_acquaintance" and slots["case_second"] is True
-    assert slots["risk_level"] is None and slots["money_sent"] is None
+    assert slots["risk_level"] is None and slots["money_sent"] is False  # "我还没交"
     assert slots["case_state"] == "open" and slots["story_turn"] == "new_case"
+
+
+def test_a_story_after_i_was_scammed_says_the_stop_payment_window_is_open_and_records_the_amount(
+        case_database: str) -> None:
+    sender = "scammed-then-story"
+    tracker = make_tracker("网上认识的人 说带我做任务赚钱 转了好几次 一共3万多 最后一次是一个小时前",
+                           intent="scam_order_brushing", sender_id=sender,
+                           slots={"risk_level": "critical", "money_sent": True})
+    messages, events = run(ActionOpenCase(), tracker)
+    slots = slots_of(events)
+    assert slots["minutes_since_transfer"] == 60.0 and slots["amount"] == "3万多"
+    assert [m["text"] for m in messages if m.get("text")] == [
+        KB.chat["golden_time_still_open"]["zh"]]
+    with sqlite3.connect(sa.engine.make_url(case_repository()._engine.url).database) as db:  # type: ignore[attr-defined]
+        band = db.execute("SELECT amount_band FROM cases WHERE conversation_id = ?", (sender,)).fetchone()[0]
+    assert band not in (None, "unknown")
+
+
+@pytest.mark.parametrize("text, new_type, lang", [
+    # a recovery offer that reads like a story of its own
+    ("a guy in a victims group chat says he's a hacker and can reverse the alipay transfer for 10% upfront",
+     "impersonate_acquaintance", "en"),
+    ("那个人还在一直给她发消息 说还差一笔保险费才能发货 我妈还信他 我该怎么劝", "fake_shopping", "zh"),
+    ("they're messaging again saying pay 3,000 more or they send my ID photos to all my contacts",
+     "impersonate_acquaintance", "en"),
+    ("no i didnt pay, he wants me to download some app called SecureGov to do it", "investment", "en"),
+])
+def test_a_follow_up_read_as_a_scam_of_another_type_stays_in_the_case(text: str, new_type: str, lang: str) -> None:
+    tracker = with_parse(make_tracker(
+        text, intent=f"scam_{new_type}", slots={"language": lang, "scam_type": "romance", "case_number": 1}),
+        verdict={"verdict": "scam", "scam_type": new_type, "scam_probability": 0.97})
+    messages, events = run(ActionOpenCase(), tracker)
+    assert events == [SlotSet("story_turn", "followup")] and messages == []
+
+
+@pytest.mark.parametrize("text, new_type, lang", [
+    ("by the way, someone else texted me saying my credit record has an error and they can fix it for a fee",
+     "fake_credit", "en"),
+    ("另外还有件事 今天又有人打电话说我的征信有问题 要交钱才能修复", "fake_credit", "zh"),
+    # long, and not pointing back at the open case
+    ("我在一个游戏交易平台上卖装备，买家说他付的钱被平台冻结了，客服让我先交保证金才能解冻，"
+     "还发了一个链接让我填银行卡号和验证码，说填完钱就到账", "game_trading", "zh"),
+])
+def test_another_story_opens_a_second_case(text: str, new_type: str, lang: str) -> None:
+    tracker = with_parse(make_tracker(
+        text, intent=f"scam_{new_type}", slots={"language": lang, "scam_type": "romance", "case_number": 1}),
+        verdict={"verdict": "scam", "scam_type": new_type, "scam_probability": 0.97})
+    slots = slots_of(run(ActionOpenCase(), tracker)[1])
+    assert slots["scam_type"] == new_type and slots["case_number"] == 2 and slots["case_second"] is True
 
 
 def test_a_different_type_the_verdict_is_unsure_about_stays_a_follow_up() -> None:
@@ -383,6 +432,18 @@ def test_the_verdict_decides_how_an_ordinary_message_is_answered(verdict: Any, i
     assert found.get("verdict", "clear") == expected
     if expected == "unsure":
         assert found["likely_type"] == "fake_loan"
+
+
+
+def test_money_sent_to_someone_is_never_answered_not_a_scam() -> None:
+    message = make_tracker("我在微信上认识了一个小姑娘 聊了半年了 她叫我在她舅舅的平台买外汇 我今天早上刚转了4万过去",
+                           intent="ordinary_message")
+    tracker = with_parse(message, verdict={
+        "verdict": "none", "scam_type": "none", "scam_probability": 0.4,
+        "type_ranking": [{"scam_type": "investment", "score": 0.6}, {"scam_type": "romance", "score": 0.3}]})
+    messages, found = extract(tracker)
+    assert found["verdict"] == "unsure" and found["likely_type"] == "investment"
+    assert [m.get("response") for m in messages] == ["utter_critical_steps"]
 
 
 # --- the form and the risk ----------------------------------------------------------------

@@ -28,7 +28,8 @@ sender id of its own. Every turn is judged on behaviour, not on exact wording:
 
 A failing test prints the whole transcript with each failed check at its turn. At the end of the module the
 results go to results/conversations/: summary.json and summary.md (pass rate by follow-up kind and language,
-reply length per turn) and transcripts.md (the conversations marked `showcase`).
+reply length per turn), transcripts.md (the conversations marked `showcase`) and failing.md (every
+conversation with a failed check, whole).
 
 Run alone: .venv/bin/pytest -q tests/test_conversations.py
 """
@@ -751,6 +752,12 @@ def write_summary(results: Sequence[ConversationResult], directory: Path) -> Non
     if not showcased:
         parts.append("(none of the showcased conversations ran)")
     (directory / "transcripts.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+    # Every conversation with a failed check, for reading what went wrong.
+    failing = [r for r in results if r.failures]
+    parts = ["# Conversation suite: conversations with a failed check", ""]
+    for result in failing:
+        parts += ["```text", transcript(result, markdown=True), "```", ""]
+    (directory / "failing.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- the tests

@@ -450,6 +450,11 @@ def test_ordinary_text_states_nothing(text: str) -> None:
     ("微信", "payment_channel", "payment_channel", "wechat_pay"),
     ("大概十分钟", "minutes_since_transfer", "minutes_since_transfer", 10.0),
     ("还没", None, "money_sent", None),
+    ("大概上个月吧，记不清了", "time_since_transfer", "time_text", "上个月"),
+    ("我想想 应该是昨天晚上", "time_since_transfer", "time_text", "昨天晚上"),
+    # asked when the money left, she speaks of another event: no answer
+    ("可是他对我真的很好 每天早安晚安 上个月还给我订了花 不会骗我的吧", "time_since_transfer", "time_text", None),
+    ("我还没交", None, "money_sent", False),
 ])
 def test_answer_to_the_question_asked(text: str, asked: Any, name: str, value: Any) -> None:
     assert getattr(facts(text, asked=asked), name) == value
