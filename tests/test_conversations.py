@@ -753,7 +753,7 @@ def write_summary(results: Sequence[ConversationResult], directory: Path) -> Non
         parts.append("(none of the showcased conversations ran)")
     (directory / "transcripts.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
     # Every conversation with a failed check, for reading what went wrong.
-    failing = [r for r in results if r.failures]
+    failing = [r for r in results if not r.ok]
     parts = ["# Conversation suite: conversations with a failed check", ""]
     for result in failing:
         parts += ["```text", transcript(result, markdown=True), "```", ""]
