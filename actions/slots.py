@@ -207,6 +207,12 @@ class ValidateSlotMappings(ValidationAction):
         elif slots.get("risk_level") == "critical" and newly_within_window(slots, found):
             # The time answered after the steps were sent: say it is not too late, in one line.
             dispatcher.utter_message(text=localized(knowledge().chat["golden_time_still_open"], lang))
+        elif slots.get("risk_level") == "critical" and money_left_earlier(merged) and not money_left_earlier(slots):
+            # The loss turns out older than the stop-payment window: report it and limit the damage.
+            dispatcher.utter_message(text=high_risk_text(lang, True, False), json_message={"risk_level": "high"})
+            found["risk_level"] = "high"
+            merged["risk_level"] = "high"
+            record_risk(tracker, "high", True, merged)
         elif slots.get("risk_level") not in ("critical", "high"):
             # Money that left days ago, or a code, the screen, an app or card details given away:
             # what to do about it now, before the next question.

@@ -239,6 +239,17 @@ def test_golden_time_is_shown_once_and_left_to_the_already_paid_rule() -> None:
     assert messages == [] and "risk_level" not in slots
 
 
+def test_a_loss_older_than_the_stop_payment_window_turns_critical_into_report_now() -> None:
+    # Money at an unknown time got the stop-payment steps; it turns out to have left two days ago.
+    tracker = make_tracker("钱是分三次用微信转的 最后一次是前天", intent="inform", active_loop="triage_form",
+                           slots={"scam_type": "order_brushing", "money_sent": True, "risk_level": "critical",
+                                  "case_state": "critical", "requested_slot": "time_since_transfer"})
+    messages, slots = extract(tracker)
+    assert slots["risk_level"] == "high" and slots["case_state"] == "open"
+    assert [m.get("custom") for m in messages] == [{"risk_level": "high"}]
+    assert "110" in messages[0]["text"]
+
+
 IN_FORM = {"scam_type": "investment", "case_state": "critical", "money_sent": True, "risk_level": "critical",
            "requested_slot": "payment_channel"}
 
@@ -299,12 +310,13 @@ def test_a_recent_time_answered_after_the_steps_says_it_is_not_too_late(lang: st
     messages, slots = extract(make_tracker(text, intent="inform", active_loop="triage_form", slots=asked))
     assert [m.get("text") for m in messages] == [localized(KB.chat["golden_time_still_open"], lang)]
     assert slots["minutes_since_transfer"] <= 30
-    # A time already known, or one past the window, gets no such line.
+    # A time already known gets no such line; one past the window gets the report-now steps instead.
     known = {**asked, "minutes_since_transfer": 10.0}
     assert extract(make_tracker(text, intent="inform", active_loop="triage_form", slots=known))[0] == []
     old = extract(make_tracker("三天前" if lang == "zh" else "three days ago", intent="inform",
                                active_loop="triage_form", slots=asked))
-    assert old[0] == [] and old[1]["minutes_since_transfer"] > 24 * 60
+    assert [m.get("custom") for m in old[0]] == [{"risk_level": "high"}]
+    assert old[1]["minutes_since_transfer"] > 24 * 60 and old[1]["risk_level"] == "high"
 
 
 def test_already_paid_while_the_form_asks_gets_the_stop_payment_steps_here() -> None:
