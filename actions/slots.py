@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.case import case_texts
 from actions.common import conversation_language, intent_of, knowledge, message_text, numbered, parse_of, verdict_of
-from actions.interruptions import answer_inside_form
+from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.analysis import scam_type_of_intent
 from bot.facts import extract_facts
@@ -229,6 +229,12 @@ class ValidateSlotMappings(ValidationAction):
         # A follow-up that also fills a form slot: the form takes the turn, so it is answered here.
         filled = [name for name, value in found.items() if value != slots.get(name)]
         response = answer_inside_form(tracker, parse_of(tracker), filled)
+        if (
+            not response and in_case and found.get("still_in_contact") and not slots.get("still_in_contact")
+            and (intent_of(tracker) in ANSWERS_TO_THE_FORM or scam_type_of_intent(intent_of(tracker)))
+        ):
+            # "they're still on the call…" read as a story or an ordinary message: what to do about it now.
+            response = "utter_still_in_contact"
         if response:
             dispatcher.utter_message(response=response)
 

@@ -239,6 +239,20 @@ def test_golden_time_is_shown_once_and_left_to_the_already_paid_rule() -> None:
     assert messages == [] and "risk_level" not in slots
 
 
+@pytest.mark.parametrize("text, intent, lang", [
+    ("they're still on the call saying the refund failed and I need to try again", "ordinary_message", "en"),
+    ("导师一直在群里@我 说今天不交就清空账户", "scam_order_brushing", "zh"),
+])
+def test_still_in_contact_read_from_a_message_of_another_intent_is_answered(text: str, intent: str, lang: str) -> None:
+    slots = {**IN_FORM, "language": lang, "requested_slot": "time_since_transfer"}
+    messages, found = extract(make_tracker(text, intent=intent, active_loop="triage_form", slots=slots))
+    assert "utter_still_in_contact" in [m.get("response") for m in messages] and found["still_in_contact"] is True
+    # Once known, the next such message is left to the rules.
+    messages, _ = extract(make_tracker(text, intent=intent, active_loop="triage_form",
+                                       slots={**slots, "still_in_contact": True}))
+    assert "utter_still_in_contact" not in [m.get("response") for m in messages]
+
+
 def test_a_loss_older_than_the_stop_payment_window_turns_critical_into_report_now() -> None:
     # Money at an unknown time got the stop-payment steps; it turns out to have left two days ago.
     tracker = make_tracker("钱是分三次用微信转的 最后一次是前天", intent="inform", active_loop="triage_form",
