@@ -90,4 +90,7 @@ class ActionEmergencySteps(Action):
     ) -> List[EventType]:
         alert_if_newly_critical(tracker, "critical")
         record_risk(tracker, "critical", True)
-        return [SlotSet("money_sent", True), SlotSet("risk_level", "critical"), SlotSet("case_state", "critical")]
+        events: List[EventType] = [SlotSet("money_sent", True), SlotSet("risk_level", "critical")]
+        if tracker.get_slot("scam_type"):
+            events.append(SlotSet("case_state", "critical"))
+        return events

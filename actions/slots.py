@@ -243,7 +243,6 @@ class ValidateSlotMappings(ValidationAction):
             # In the reply language (only what changed is set below).
             found.update(case_texts(slots.get("scam_type"), slots.get("case_flags") or [], lang))
         else:
-            # No story yet, but money lost in the stop-payment window ("我被骗了"): the critical wording.
-            found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "no_case"
+            found["case_state"] = "no_case"
 
         return [SlotSet(name, value) for name, value in found.items() if value != slots.get(name)]

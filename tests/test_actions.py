@@ -559,17 +559,6 @@ def test_emergency_steps_record_the_escalation_after_its_response() -> None:
     assert events == [SlotSet("money_sent", True), SlotSet("risk_level", "critical"), SlotSet("case_state", "critical")]
 
 
-def test_a_loss_before_any_story_gets_the_critical_wording_until_its_time_is_known() -> None:
-    # "我被骗了" and nothing else: no case, but later replies (thanks, doubt) still put the stop-payment first.
-    events = run(ActionEmergencySteps(), make_tracker("我被骗了 怎么办啊", intent="already_paid"))[1]
-    assert SlotSet("case_state", "critical") in events
-    _, slots = extract(make_tracker("嗯嗯 谢谢", intent="thanks", slots={"money_sent": True, "risk_level": "critical"}))
-    assert slots["case_state"] == "critical"
-    _, slots = extract(make_tracker("谢谢", intent="thanks", slots={"risk_level": "high", "money_sent": True,
-                                                                  "minutes_since_transfer": 3000.0}))
-    assert slots["case_state"] == "no_case"
-
-
 def test_the_case_record_keeps_type_risk_and_amount_band(case_database: str) -> None:
     sender = "case-summary"
     run(ActionOpenCase(), make_tracker(ROMANCE_STORY, intent="scam_romance", sender_id=sender))
