@@ -39,6 +39,7 @@ def check(result: Facts, expected: Dict[str, Any]) -> None:
 # money_sent, with amount, channel and time where the sentence gives them
 
 MONEY_SENT = [
+    ("骗子让我妈转了两万", "zh", {"money_sent": True, "amount": "两万"}),
     ("我刚才用手机银行给他转了两万", "zh",
      {"money_sent": True, "minutes_since_transfer": 5.0, "amount": "两万", "payment_channel": "bank_transfer"}),
     ("打了两万过去", "zh", {"money_sent": True, "amount": "两万"}),
@@ -108,6 +109,8 @@ MONEY_NOT_SENT = [
 # Questions, plans, instructions, quoted words, incoming money, other senses: no fact.
 MONEY_NOT_SAID = [
     ("她说要我先转2万", "zh"),
+    # the buyer's claim, then an instruction to a relative
+    ("有个买家说在交易平台上付了款 但被冻结了 要我儿子先交2000解冻", "zh"),
     ("他说已经帮你转过去了", "zh"),
     ("他收了我的身份证复印件", "zh"),
     ("I put in a complaint with the store", "en"),
