@@ -8,6 +8,7 @@ in with every case's texts, stay phone-sized.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import sqlite3
 from pathlib import Path
@@ -673,3 +674,15 @@ def test_the_language_of_the_persons_own_words(text: str, expected: Optional[str
 
 def test_every_case_text_slot_is_in_the_domain() -> None:
     assert set(CASE_TEXT_SLOTS) <= set(DOMAIN["slots"])
+
+
+def test_no_two_conditional_variants_of_a_response_can_match_at_once() -> None:
+    """Rasa picks at random among matching variants: each state must have at most one."""
+    for name, variants in DOMAIN["responses"].items():
+        conditions = [{c["name"]: c["value"] for c in v.get("condition") or []} for v in variants]
+        slots = sorted({slot for c in conditions for slot in c})
+        values = [sorted({c[s] for c in conditions if s in c}, key=str) + [None] for s in slots]
+        for state in itertools.product(*values):
+            filled = dict(zip(slots, state))
+            matching = [c for c in conditions if c and all(filled[s] == v for s, v in c.items())]
+            assert len(matching) <= 1, f"{name}: {len(matching)} variants match {filled}"
