@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.case import case_texts
 from actions.common import conversation_language, intent_of, knowledge, message_text, numbered, parse_of, verdict_of
-from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form
+from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.analysis import scam_type_of_intent
 from bot.facts import extract_facts
@@ -178,7 +178,11 @@ class ValidateSlotMappings(ValidationAction):
         # action_open_case, so the form, filling nothing, lets the story rule open the case.
         is_story = scam_type_of_intent(intent_of(tracker)) is not None
         if not (tracker.active_loop_name and not in_case and is_story):
-            found.update(facts_slots(message_text(tracker), lang, slots, requested))
+            # What the words say beats what a mapping guessed from the intent this very turn
+            # ("没有转 我直接挂了" taken for already_paid).
+            guessed = set(slots_filled_this_turn(tracker)) & {"money_sent"}
+            before = {k: (None if k in guessed else v) for k, v in slots.items()}
+            found.update(facts_slots(message_text(tracker), lang, before, requested))
         merged = {**slots, **found}
 
         verdict = verdict_of(tracker)

@@ -254,6 +254,16 @@ def test_still_in_contact_read_from_a_message_of_another_intent_is_answered(text
     assert "utter_still_in_contact" not in [m.get("response") for m in messages]
 
 
+def test_the_words_beat_a_mapping_that_guessed_money_left_from_the_intent() -> None:
+    tracker = make_tracker("没有转 我直接挂了", intent="already_paid", active_loop="triage_form",
+                           slots={"scam_type": "impersonate_official", "requested_slot": "money_sent",
+                                  "money_sent": True})
+    tracker.events.append({"event": "slot", "name": "money_sent", "value": True})  # the from_intent mapping
+    messages, slots = extract(tracker)
+    assert slots["money_sent"] is False
+    assert "utter_critical_steps" not in [m.get("response") for m in messages]
+
+
 def test_a_loss_older_than_the_stop_payment_window_turns_critical_into_report_now() -> None:
     # Money at an unknown time got the stop-payment steps; it turns out to have left two days ago.
     tracker = make_tracker("钱是分三次用微信转的 最后一次是前天", intent="inform", active_loop="triage_form",
