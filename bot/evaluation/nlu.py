@@ -24,9 +24,9 @@ import yaml
 from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-# Floors set from measurement, a few points under it (2026-12-02: zh 0.819, en 0.761; before the
+# Floors set from measurement, a few points under it (2026-12-02 evening: zh 0.852, en 0.836; before the
 # verdict 0.902 / 0.909: the operating points are set for outside text, docs/external-evaluation.md).
-MACRO_F1_FLOOR = {"zh": 0.79, "en": 0.73}
+MACRO_F1_FLOOR = {"zh": 0.82, "en": 0.80}
 
 
 def load_examples(folder: Path) -> List[Tuple[str, str]]:
