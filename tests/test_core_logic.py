@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import yaml
+from scipy.sparse import csr_matrix
+from sklearn.linear_model import LogisticRegression
 
 from bot.analysis import NO_SCAM, analyze, find_red_flags, risk_level
 from bot.knowledge import DEFAULT_DIR, SCAM_TYPE_IDS, KnowledgeError, load_knowledge, parse_knowledge
 from bot.language import detect_language, requested_language, resolve_language
-from bot.nlu.verdict import ScamVerdictClassifier, calibrated, classifier_top, decide, raised_by_intent, routed_intent
+from bot.nlu.coefficients import column_major
+from bot.nlu.verdict import (
+    ScamVerdictClassifier,
+    calibrated,
+    classifier_top,
+    decide,
+    fit_models,
+    raised_by_intent,
+    routed_intent,
+)
 from bot.timeparse import minutes_ago
 
 KB = load_knowledge()
@@ -139,3 +151,24 @@ def test_stateless_analysis_reads_loss_from_the_text() -> None:
     assert benign.alternatives == [] and benign.related_types == []
     no_verdict = analyze({}, "今晚一起吃饭吗", "zh", KB)
     assert (no_verdict.verdict, no_verdict.scam_type) == ("none", NO_SCAM)
+
+
+def test_column_major_coefficients_score_the_same() -> None:
+    rng = np.random.default_rng(0)
+    features = csr_matrix(rng.random((60, 400)) * (rng.random((60, 400)) > 0.9))
+    labels = np.arange(60) % 4
+    model = LogisticRegression(max_iter=500).fit(features, labels)
+    before = model.predict_proba(features[:5])
+    assert not model.coef_.T.flags.c_contiguous  # what sklearn multiplies by: a copy on every call
+    column_major(model)
+    assert model.coef_.T.flags.c_contiguous
+    np.testing.assert_array_equal(model.predict_proba(features[:5]), before)
+
+
+def test_the_verdict_models_are_fitted_column_major() -> None:
+    config = {**ScamVerdictClassifier.get_default_config(), "min_df": 1}
+    texts = ["请把钱转到安全账户", "今晚一起吃饭吗", "刷单返利 先垫付",
+             "快递到了 取件码1234", "稳赚不赔 带你炒股", "明天开会"]
+    types = ["impersonate_official", None, "order_brushing", None, "investment", None]
+    models = fit_models(texts, types, np.zeros((len(texts), 0)), config)
+    assert models["typer"].coef_.T.flags.c_contiguous and models["detector"].coef_.T.flags.c_contiguous

@@ -24,6 +24,8 @@ from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from bot.nlu.coefficients import column_major
+
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
@@ -71,7 +73,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         with model_storage.read_from(resource) as model_dir:
             path = model_dir / cls.MODEL_FILE
             # Only sklearn's own types are allowed in the file.
-            component.clf = sio.load(path, trusted=[])
+            component.clf = column_major(sio.load(path, trusted=[]))
         return component
 
     @staticmethod

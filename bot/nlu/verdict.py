@@ -38,6 +38,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.analysis import NO_SCAM, SCAM, SCAM_INTENT_PREFIX, UNSURE, scam_type_of_intent
+from bot.nlu.coefficients import column_major
 
 VERDICT = "verdict"
 ORDINARY_INTENT = "ordinary_message"
@@ -124,7 +125,7 @@ def fit_models(
         with_dense(ngrams[scam_rows], dense[scam_rows] if dense.shape[1] else dense, config["dense_weight"]),
         [scam_types[i] for i in scam_rows],
     )
-    return {"vectorizer": vectorizer, "detector": detector, "typer": typer}
+    return {"vectorizer": vectorizer, "detector": column_major(detector), "typer": column_major(typer)}
 
 
 def predict(
@@ -215,6 +216,8 @@ class ScamVerdictClassifier(GraphComponent):
         cls.validate_config(config)
         with model_storage.read_from(resource) as model_dir:
             models = sio.load(model_dir / MODEL_FILE, trusted=TRUSTED_TYPES)
+        for name in ("detector", "typer"):
+            column_major(models[name])
         return cls(config, model_storage, resource, models)
 
     # Training -------------------------------------------------------------------------
