@@ -45,6 +45,9 @@ MIN_TOKEN_CHARS = 16
 DEFAULT_INTERFACE = "127.0.0.1"
 # Rasa sends the whole conversation with every call: far more than a chat message.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# Longer than the 15 s for which Rasa's aiohttp client keeps an idle connection: with Sanic's 5 s the
+# server could close a connection the client was just reusing ("Cannot write to closing transport").
+KEEP_ALIVE_SECONDS = 30
 
 
 class BodyRefused(Exception):
@@ -99,6 +102,7 @@ def check_action_call(request: Request) -> None:
 def protect(app: Sanic, token: str) -> Sanic:
     """The shared secret and the body checks in front of every route of rasa-sdk's app."""
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
 
     @app.middleware("request")
     async def authorize(request: Request) -> Optional[HTTPResponse]:

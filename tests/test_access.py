@@ -8,6 +8,7 @@ bot/local_servers.py and scripts/run.sh start it), the live assistant of conftes
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -172,6 +173,23 @@ def test_a_forged_action_call_without_the_secret_is_refused_and_writes_no_case(
                              headers={"Authorization": f"Bearer {action_server['token']}"}, timeout=30)
     assert accepted.status_code == 200, accepted.text
     assert cases_of(action_server["case_url"], sender) == [(sender, "critical")]
+
+
+def test_the_action_server_keeps_an_idle_connection_longer_than_rasas_client_does(
+    action_server: Dict[str, Any],
+) -> None:
+    """Rasa's aiohttp client reuses an idle connection for up to 15 s; closed by the server before that,
+    a turn fails with "Cannot write to closing transport". One connection, 6 s idle, still served."""
+    server: Server = action_server["server"]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", "/health")
+        assert connection.getresponse().read() is not None
+        time.sleep(6)  # past Sanic's default keep-alive of 5 s
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
 
 
 def test_the_action_server_refuses_bodies_that_are_not_a_json_object(action_server: Dict[str, Any]) -> None:
