@@ -57,8 +57,8 @@ TRIAGE_SLOTS = (
     "still_in_contact",
 )
 CASE_TEXT_SLOTS = (
-    "case_name", "case_summary", "case_point", "case_do_now", "case_quotes", "case_reasons",
-    "case_evidence", "case_report",
+    "case_name", "case_summary", "case_genuine_way", "case_point", "case_do_now", "case_quotes",
+    "case_reasons", "case_evidence", "case_report",
 )
 
 
@@ -122,6 +122,7 @@ def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dic
     return {
         "case_name": localized(scam.name, lang),
         "case_summary": localized(scam.summary, lang),
+        "case_genuine_way": localized(scam.genuine_way, lang),
         "case_point": do_now[0],
         "case_do_now": numbered(_within(do_now[:MAX_DO_NOW], lang)),
         "case_quotes": quotes or None,

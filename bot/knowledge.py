@@ -74,6 +74,7 @@ class ScamType:
     name: Localized
     summary: Localized
     red_flags: Tuple[RedFlag, ...]
+    genuine_way: Localized
     do_now: Localized
     next_questions: Localized
     script: Localized
@@ -127,6 +128,7 @@ def _scam_type(raw: Mapping[str, Any]) -> ScamType:
         for key in (
             "name",
             "summary",
+            "genuine_way",
             "do_now",
             "next_questions",
             "script",

@@ -80,6 +80,7 @@ def test_a_story_opens_a_case_with_its_texts_in_chinese(case_database: str) -> N
     assert slots["case_name"] == localized(romance.name, "zh")
     assert slots["case_summary"] == localized(romance.summary, "zh")
     assert slots["case_point"] == localized(romance.do_now, "zh")[0]
+    assert slots["case_genuine_way"] == localized(romance.genuine_way, "zh")
     # the analysis goes out as a custom payload only (REST and integration contract); no words in Python
     assert messages[0]["custom"]["analysis"]["scam_type"] == "romance"
     assert not messages[0].get("text") and not messages[0].get("response")
