@@ -125,6 +125,8 @@ MONEY_NOT_SAID = [
     ("他说你把钱转到安全账户就没事", "zh"),
     ("他把我转给了检察官", "zh"),
     ("he transferred me to a prosecutor", "en"),
+    ("then they transferred him to a prosecutor who showed him an arrest warrant", "en"),
+    ("they transferred my grandpa to a so-called police officer", "en"),
     ("then he transferred the call to his supervisor", "en"),
     ("I was transferred to another officer", "en"),
     ("客服让我转账到指定账户", "zh"),
