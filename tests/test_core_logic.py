@@ -11,11 +11,13 @@ from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
 from bot.analysis import NO_SCAM, analyze, find_red_flags, risk_level
+from bot.facts import extract_facts
 from bot.knowledge import DEFAULT_DIR, SCAM_TYPE_IDS, KnowledgeError, load_knowledge, parse_knowledge
 from bot.language import detect_language, requested_language, resolve_language
 from bot.nlu.coefficients import column_major
 from bot.nlu.verdict import (
     ScamVerdictClassifier,
+    answered_by_exposure,
     calibrated,
     classifier_top,
     decide,
@@ -103,6 +105,20 @@ def test_a_sure_intent_classifier_raises_none_to_unsure(
 ) -> None:
     config = ScamVerdictClassifier.get_default_config()
     assert raised_by_intent(verdict, probability, top, config) == raised
+
+
+@pytest.mark.parametrize("verdict, text, lang, decided", [
+    ("unsure", "我在微信上认识了一个小姑娘 她叫我在她舅舅的平台买外汇 我今天早上刚转了4万过去", "zh", "scam"),
+    ("unsure", "他按短信里的链接填了身份证号 银行卡号 还有验证码", "zh", "scam"),
+    ("unsure", "I installed the app they told me to and shared my screen", "en", "scam"),
+    ("unsure", "她叫我在她舅舅的平台买外汇 我还没转", "zh", "unsure"),   # asked, not done: still ask
+    ("unsure", "Should I give him the code?", "en", "unsure"),
+    ("none", "我刚转了4万给房东交房租", "zh", "none"),                  # only "unsure" is decided by it
+])
+def test_unsure_is_decided_when_the_text_already_says_what_went(
+    verdict: str, text: str, lang: str, decided: str
+) -> None:
+    assert answered_by_exposure(verdict, extract_facts(text, lang)) == decided
 
 
 def test_the_classifier_top_skips_the_fallback_entry() -> None:

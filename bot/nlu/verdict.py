@@ -38,6 +38,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.analysis import NO_SCAM, SCAM, SCAM_INTENT_PREFIX, UNSURE, scam_type_of_intent
+from bot.facts import Facts, extract_facts
+from bot.language import detect_language
 from bot.nlu.coefficients import column_major
 
 VERDICT = "verdict"
@@ -80,6 +82,19 @@ def raised_by_intent(verdict: str, probability: float, top: Tuple[Optional[str],
         and probability >= config["intent_unsure_min_probability"]
     ):
         return UNSURE
+    return verdict
+
+
+# What "unsure" would ask about (who contacted you, what did they have you do): done already.
+EXPOSURES = ("money_sent", "code_given", "screen_shared", "app_installed", "card_details_given",
+             "id_given", "loan_taken")
+
+
+def answered_by_exposure(verdict: str, facts: Facts) -> str:
+    """"unsure" becomes "scam" when the text already says money, a code, the screen, an app,
+    card or ID details or a loan went the way the story asked: the deciding question is answered."""
+    if verdict == UNSURE and any(getattr(facts, name) is True for name in EXPOSURES):
+        return SCAM
     return verdict
 
 
@@ -171,6 +186,8 @@ class ScamVerdictClassifier(GraphComponent):
             # detector is weakest (docs/external-evaluation.md).
             "intent_unsure_confidence": 0.95,
             "intent_unsure_min_probability": 0.3,
+            # "unsure" on a text that says the money, a code, the screen... already went: a scam.
+            "exposure_decides": True,
             "random_state": 2026,
         }
 
@@ -270,6 +287,9 @@ class ScamVerdictClassifier(GraphComponent):
                 decide(probability, config["unsure_from"], config["scam_from"]), probability,
                 classifier_top(message.get(INTENT_RANKING_KEY) or []), config,
             )
+            if verdict == UNSURE and config["exposure_decides"]:
+                text = str(message.get(TEXT))
+                verdict = answered_by_exposure(verdict, extract_facts(text, detect_language(text) or "zh"))
             ranking = sorted(scores.items(), key=lambda ts: -ts[1])
             scam_type = ranking[0][0] if verdict != NO_SCAM else NO_SCAM
             message.set(VERDICT, {
