@@ -64,6 +64,9 @@ MONEY_SENT = [
     ("on an app called NexaCoin, I put in $3,000 and it shows $9,000 now", "en",
      {"money_sent": True, "amount": "$3,000"}),
     ("yes he paid the 600", "en", {"money_sent": True, "amount": "600"}),
+    ("the last lot was this morning, about $1,500 of Apple gift cards, she scratched them and "
+     "sent him photos of the codes",
+     "en", {"money_sent": True, "amount": "$1,500", "payment_channel": "gift_card"}),
     ("I sent about 4000 USDT in total, last one 2 days ago", "en",
      {"money_sent": True, "amount": "4000 USDT", "minutes_since_transfer": 2880.0, "payment_channel": "crypto"}),
     ("I sent him $3,000 through Zelle an hour ago", "en",
