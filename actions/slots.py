@@ -28,7 +28,7 @@ from actions.common import conversation_language, intent_of, knowledge, message_
 from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.analysis import scam_type_of_intent
-from bot.facts import extract_facts
+from bot.facts import EXPOSURES, extract_facts
 from bot.knowledge import localized
 from bot.language import SUPPORTED, detect_language
 
@@ -48,8 +48,6 @@ SAID_SCAMMED = re.compile(
 )
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
 ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
-# Any of these done means a code, the screen, an app, ID or card details or a loan went to them.
-EXPOSURES = ("app_installed", "screen_shared", "id_given", "card_details_given", "code_given", "loan_taken")
 
 
 def _short(value: Any) -> Optional[str]:

@@ -38,7 +38,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.analysis import NO_SCAM, SCAM, SCAM_INTENT_PREFIX, UNSURE, scam_type_of_intent
-from bot.facts import Facts, extract_facts
+from bot.facts import EXPOSURES, Facts, extract_facts
 from bot.language import detect_language
 from bot.nlu.coefficients import column_major
 
@@ -86,14 +86,13 @@ def raised_by_intent(verdict: str, probability: float, top: Tuple[Optional[str],
 
 
 # What "unsure" would ask about (who contacted you, what did they have you do): done already.
-EXPOSURES = ("money_sent", "code_given", "screen_shared", "app_installed", "card_details_given",
-             "id_given", "loan_taken")
+DONE_AS_ASKED = ("money_sent",) + EXPOSURES
 
 
 def answered_by_exposure(verdict: str, facts: Facts) -> str:
     """"unsure" becomes "scam" when the text already says money, a code, the screen, an app,
     card or ID details or a loan went the way the story asked: the deciding question is answered."""
-    if verdict == UNSURE and any(getattr(facts, name) is True for name in EXPOSURES):
+    if verdict == UNSURE and any(getattr(facts, name) is True for name in DONE_AS_ASKED):
         return SCAM
     return verdict
 
