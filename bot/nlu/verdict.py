@@ -187,6 +187,7 @@ class ScamVerdictClassifier(GraphComponent):
             "intent_unsure_min_probability": 0.3,
             # "unsure" on a text that says the money, a code, the screen... already went: a scam.
             "exposure_decides": True,
+            "exposure_max_chars": 600,
             "random_state": 2026,
         }
 
@@ -286,8 +287,9 @@ class ScamVerdictClassifier(GraphComponent):
                 decide(probability, config["unsure_from"], config["scam_from"]), probability,
                 classifier_top(message.get(INTENT_RANKING_KEY) or []), config,
             )
-            if verdict == UNSURE and config["exposure_decides"]:
-                text = str(message.get(TEXT))
+            text = str(message.get(TEXT))
+            # Facts are read on an account's length only: on long pastes they cost the turn's budget.
+            if verdict == UNSURE and config["exposure_decides"] and len(text) <= config["exposure_max_chars"]:
                 verdict = answered_by_exposure(verdict, extract_facts(text, detect_language(text) or "zh"))
             ranking = sorted(scores.items(), key=lambda ts: -ts[1])
             scam_type = ranking[0][0] if verdict != NO_SCAM else NO_SCAM
