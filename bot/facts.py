@@ -79,7 +79,6 @@ class Facts:
     still_in_contact: Optional[bool] = None
 
 
-
 # Facts that say a code, the screen, an app, ID or card details or a loan went to them.
 EXPOSURES = ("app_installed", "screen_shared", "id_given", "card_details_given", "code_given", "loan_taken")
 
