@@ -870,15 +870,20 @@ def extract_facts(text: str, lang: str, now: Optional[datetime] = None, *,
                   asked: Optional[str] = None) -> Facts:
     """The facts a message states, in either language whatever `lang` says (mixed texts are common).
 
-    `now` anchors relative times ("今天上午", "last night"); default: the current local time.
+    `now` anchors relative times ("今天上午", "last night"); default: the current local time, to the minute.
     `asked` (optional): the field the assistant has just asked about ("money_sent", "amount",
     "payment_channel", "minutes_since_transfer", ...): then a bare "没有", "600" or "支付宝" answers it.
     Anything not said is None.
     """
     if not text or not text.strip():
         return Facts()
+    # To the minute, so that the actions of one turn, each reading the same message, share one reading.
+    return _read_facts(text, now or datetime.now().replace(second=0, microsecond=0), asked)
+
+
+@lru_cache(maxsize=32)
+def _read_facts(text: str, now: datetime, asked: Optional[str]) -> Facts:
     rules = load_rules()
-    now = now or datetime.now()
     prepared = _prepare(text, rules)
     short = len(prepared.norm) <= rules.short_answer_chars
     hits = _hits(prepared, rules)

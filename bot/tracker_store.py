@@ -58,13 +58,18 @@ PERSONAL_ENTITIES = {"phone_number": "[PHONE]", "bank_card": "[BANK_CARD]"}
 _TECHNICAL = frozenset({"message_id"})
 
 
-def _redact_strings(value: Any, texts: Dict[str, str]) -> Any:
+def _redact_strings(value: Any, texts: Dict[str, str], redacted: Dict[str, str]) -> Any:
+    """`redacted`: the strings done so far (an event repeats its text: parse data, metadata)."""
     if isinstance(value, str):
-        return redact(texts.get(value, value))
+        if value not in redacted:
+            redacted[value] = redact(texts.get(value, value))
+        return redacted[value]
     if isinstance(value, list):
-        return [_redact_strings(item, texts) for item in value]
+        return [_redact_strings(item, texts, redacted) for item in value]
     if isinstance(value, dict):
-        return {key: item if key in _TECHNICAL else _redact_strings(item, texts) for key, item in value.items()}
+        return {
+            key: item if key in _TECHNICAL else _redact_strings(item, texts, redacted) for key, item in value.items()
+        }
     return value
 
 
@@ -99,7 +104,7 @@ def redact_event(data: Dict[str, Any]) -> Dict[str, Any]:
     if isinstance(parse, dict) and isinstance(parse.get("text"), str) and parse.get("entities"):
         texts[parse["text"]] = mask_entities(parse["text"], parse["entities"])
     # A new structure: as_dict() shares its dicts with the live event, which must stay as it is.
-    redacted = _redact_strings(data, texts)
+    redacted = _redact_strings(data, texts, {})
     for entity in (redacted.get("parse_data") or {}).get("entities") or []:
         if isinstance(entity, dict) and entity.get("entity") in PERSONAL_ENTITIES:
             entity["value"] = PERSONAL_ENTITIES[entity["entity"]]

@@ -681,3 +681,15 @@ def test_facts_interface() -> None:
     assert set(BOOL_FIELDS) <= set(result.__dataclass_fields__)
     with pytest.raises(AttributeError):
         result.money_sent = False  # type: ignore[misc]
+
+
+def test_a_message_read_twice_in_a_turn_is_read_once_and_a_new_anchor_reads_it_again() -> None:
+    from bot.facts import _read_facts
+
+    _read_facts.cache_clear()
+    text = "我十分钟前刚转了两万给他"
+    first = extract_facts(text, "zh")
+    assert extract_facts(text, "zh") is first
+    assert _read_facts.cache_info().hits == 1
+    later = extract_facts(text, "zh", now=datetime(2024, 5, 10, 15, 0))
+    assert later == first and _read_facts.cache_info().misses == 2

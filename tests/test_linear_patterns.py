@@ -107,8 +107,9 @@ def _entities(text: str) -> object:
 
 
 def _facts(text: str) -> object:
-    from bot.facts import extract_facts
+    from bot.facts import _read_facts, extract_facts
 
+    _read_facts.cache_clear()  # each text read afresh: the budget is for the reading, not the cache
     return extract_facts(text, "zh", NOW), extract_facts(text, "en", NOW, asked="amount")
 
 

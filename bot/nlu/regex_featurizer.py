@@ -3,12 +3,12 @@
 Rasa's checks every token against every match of a pattern: a message of 2,500 amounts
 ("$3$3$3…", 5,000 characters, 5,000 tokens) took 12.5 million checks, 2.9 s on one core, while
 every other conversation waited. The matches of one pattern do not overlap and come in text
-order, so each token needs only the first match ending after its start (a binary search).
+order, so each token needs only the first match ending after its start (a binary search, done for
+all tokens at once with numpy).
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 from typing import Optional, Tuple
 
@@ -33,20 +33,26 @@ class LinearRegexFeaturizer(RegexFeaturizer):
         if not tokens:
             return None, None
         flags = 0 if self.case_sensitive else re.IGNORECASE
-        sequence_features = np.zeros([len(tokens), len(self.known_patterns)])
-        sentence_features = np.zeros([1, len(self.known_patterns)])
+        starts = np.array([token.start for token in tokens], dtype=np.int64)
+        ends = np.array([token.end for token in tokens], dtype=np.int64)
+        hits = np.zeros([len(tokens), len(self.known_patterns)], dtype=bool)
         for pattern_index, pattern in enumerate(self.known_patterns):
-            spans = [m.span() for m in re.finditer(pattern["pattern"], text, flags=flags)]
-            ends = [end for _, end in spans]
-            for token_index, token in enumerate(tokens):
-                # The first match ending after the token starts is the only one that can overlap it.
-                at = bisect.bisect_right(ends, token.start)
-                hit = at < len(spans) and spans[at][0] < token.end and spans[at][1] > token.start
-                patterns = token.get("pattern", default={})
-                patterns[pattern["name"]] = hit
-                token.set("pattern", patterns)
-                if hit:
-                    sequence_features[token_index][pattern_index] = 1.0
-                    if attribute in (RESPONSE, TEXT, ACTION_TEXT):
-                        sentence_features[0][pattern_index] = 1.0
+            spans = np.array(
+                [m.span() for m in re.finditer(pattern["pattern"], text, flags=flags)], dtype=np.int64
+            ).reshape(-1, 2)
+            if not len(spans):
+                continue
+            # The first match ending after a token starts is the only one that can overlap it.
+            first = np.searchsorted(spans[:, 1], starts, side="right")
+            candidate = spans[np.minimum(first, len(spans) - 1)]
+            hits[:, pattern_index] = (first < len(spans)) & (candidate[:, 0] < ends) & (candidate[:, 1] > starts)
+        names = [pattern["name"] for pattern in self.known_patterns]
+        for token, row in zip(tokens, hits.tolist()):
+            patterns = token.get("pattern", default={})
+            patterns.update(zip(names, row))
+            token.set("pattern", patterns)
+        sequence_features = hits.astype(float)
+        sentence_features = np.zeros([1, len(self.known_patterns)])
+        if attribute in (RESPONSE, TEXT, ACTION_TEXT):
+            sentence_features[0] = hits.any(axis=0)
         return scipy.sparse.coo_matrix(sequence_features), scipy.sparse.coo_matrix(sentence_features)
