@@ -188,3 +188,19 @@ def test_the_verdict_models_are_fitted_column_major() -> None:
     types = ["impersonate_official", None, "order_brushing", None, "investment", None]
     models = fit_models(texts, types, np.zeros((len(texts), 0)), config)
     assert models["typer"].coef_.T.flags.c_contiguous and models["detector"].coef_.T.flags.c_contiguous
+
+
+def test_the_tokenizer_reads_the_first_max_chars_and_leaves_the_message_whole() -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.bounded_tokenizer import BoundedJiebaTokenizer
+
+    config = {**BoundedJiebaTokenizer.get_default_config(), "dictionary_path": None, "max_chars": 12}
+    tokenizer = BoundedJiebaTokenizer(config, None, None)
+    text = "我今天早上刚转了四万块给一个自称警察的人"
+    message = Message(data={"text": text})
+    tokens = tokenizer.tokenize(message, "text")
+    assert "".join(t.text for t in tokens) == text[:12] and tokens[-1].end == 12
+    assert message.get("text") == text
+    short = Message(data={"text": text[:12]})
+    assert [t.text for t in tokenizer.tokenize(short, "text")] == [t.text for t in tokens]
