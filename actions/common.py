@@ -39,6 +39,19 @@ def message_text(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text
 
 
+def answered_last_turn_with(tracker: Tracker, action: str) -> bool:
+    """Whether the bot's turn before this message ran `action`."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users == 2:
+                return False
+        elif users == 1 and event.get("event") == "action" and event.get("name") == action:
+            return True
+    return False
+
+
 def intent_of(tracker: Tracker) -> Optional[str]:
     return (parse_of(tracker).get("intent") or {}).get("name")
 

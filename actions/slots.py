@@ -24,7 +24,16 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.case import case_texts
-from actions.common import conversation_language, intent_of, knowledge, message_text, numbered, parse_of, verdict_of
+from actions.common import (
+    answered_last_turn_with,
+    conversation_language,
+    intent_of,
+    knowledge,
+    message_text,
+    numbered,
+    parse_of,
+    verdict_of,
+)
 from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.analysis import scam_type_of_intent
@@ -240,6 +249,10 @@ class ValidateSlotMappings(ValidationAction):
         if response:
             dispatcher.utter_message(response=response)
 
+        # Two messages in a row the bot could only note: the second gets the case's menu, not the same words.
+        found["ordinary_again"] = intent_of(tracker) == "ordinary_message" and answered_last_turn_with(
+            tracker, "utter_ordinary_message"
+        )
         if in_case:
             found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"
             # In the reply language (only what changed is set below).

@@ -697,3 +697,43 @@ def test_no_two_conditional_variants_of_a_response_can_match_at_once() -> None:
             filled = dict(zip(slots, state))
             matching = [c for c in conditions if c and all(filled[s] == v for s, v in c.items())]
             assert len(matching) <= 1, f"{name}: {len(matching)} variants match {filled}"
+
+
+def with_earlier_turn(tracker: Tracker, *actions: str) -> Tracker:
+    """The tracker with an earlier message the bot answered by running `actions`."""
+    earlier = [{"event": "user", "text": "之前那句", "parse_data": {}}]
+    earlier += [{"event": "action", "name": name} for name in ("action_extract_slots", *actions, "action_listen")]
+    tracker.events = earlier + tracker.events
+    return tracker
+
+
+@pytest.mark.parametrize("before, intent, again", [
+    (("utter_ordinary_message",), "ordinary_message", True),
+    (("utter_ordinary_message", "triage_form"), "ordinary_message", True),
+    (("utter_what_now",), "ordinary_message", False),
+    (("utter_ordinary_message",), "ask_what_now", False),
+    ((), "ordinary_message", False),
+])
+def test_a_second_message_in_a_row_the_bot_could_only_note_is_marked(
+    before: tuple, intent: str, again: bool
+) -> None:
+    slots = {"scam_type": "fake_credit", "case_number": 1, "ordinary_again": not again}
+    tracker = make_tracker("那我怎么查自己的征信", intent=intent, slots=slots)
+    _, found = extract(with_earlier_turn(tracker, *before) if before else tracker)
+    assert found["ordinary_again"] is again
+
+
+def test_the_second_noted_message_gets_the_menu_not_the_same_words() -> None:
+    variants = DOMAIN["responses"]["utter_ordinary_message"]
+
+    def texts(case_state: str, again: bool, lang: str) -> List[Dict[str, Any]]:
+        slots = {"case_state": case_state, "ordinary_again": again, "language": lang}
+        return [v for v in variants if v.get("condition")
+                and all(slots.get(c["name"]) == c["value"] for c in v["condition"])]
+
+    for state in ("open", "critical"):
+        for lang in ("zh", "en"):
+            first, second = texts(state, False, lang), texts(state, True, lang)
+            assert len(first) == 1 and len(second) == 1
+            assert first[0]["text"] != second[0]["text"] and {"/show_report"} <= {
+                b["payload"] for b in second[0]["buttons"]}
