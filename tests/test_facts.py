@@ -96,6 +96,8 @@ MONEY_NOT_SENT = [
     ("我没转", "zh", {"money_sent": False}),
     ("还没转呢，他一直在催", "zh", {"money_sent": False, "still_in_contact": True}),
     ("没给钱", "zh", {"money_sent": False}),
+    ("她让我也下个软件跟着她买 然后我还没买呢 就是想问问靠谱吗", "zh", {"money_sent": False}),
+    ("平台我注册了，但是一直没投", "zh", {"money_sent": False}),
     ("一分钱都没转", "zh", {"money_sent": False}),
     ("钱还在卡里 没动", "zh", {"money_sent": False}),
     ("我不想转，感觉不对劲", "zh", {"money_sent": False}),
@@ -568,7 +570,7 @@ GIFT_CARD_CODES = [
      "an hour ago", {"money_sent": True, "minutes_since_transfer": 60.0, "payment_channel": "gift_card"}),
     # a bank card's number and password are card details, not a gift card
     ("我把银行卡号和密码告诉他了", {"money_sent": None, "card_details_given": True}),
-    ("他让我买京东卡，我没买，但把银行卡密码告诉他了", {"money_sent": None, "card_details_given": True}),
+    ("他让我买京东卡，我没买，但把银行卡密码告诉他了", {"money_sent": False, "card_details_given": True}),
 ]
 
 
