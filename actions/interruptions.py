@@ -19,7 +19,9 @@ from rasa_sdk import Tracker
 
 from bot.knowledge import TRIAGE_SLOTS_ASKED
 
-RULES = Path(__file__).resolve().parent.parent / "data" / "rules" / "rules.yml"
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "data" / "rules" / "rules.yml"
+CONFIG = ROOT / "config.yml"
 FORM = "triage_form"
 RETRIEVAL_INTENTS = ("faq",)
 # A message that fills a slot and reads as everyday or unclear is an answer to the form.
@@ -44,6 +46,27 @@ def responses_during_form(path: Path = RULES) -> Dict[str, str]:
     return table
 
 
+@functools.lru_cache(maxsize=1)
+def fallback_threshold(path: Path = CONFIG) -> float:
+    """The FallbackClassifier's threshold in config.yml: below it, an intent is not taken."""
+    for component in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("pipeline") or []:
+        if component.get("name") == "FallbackClassifier":
+            return float(component["threshold"])
+    raise ValueError(f"{path} has no FallbackClassifier")
+
+
+def intent_behind_fallback(parse: Mapping[str, Any]) -> Optional[str]:
+    """For a fallback that came from two close follow-ups ("你怎么确定他是骗子 你又没见过他": denial
+    0.48, doubt 0.47), the first of them; None when no intent reached the threshold."""
+    for intent in parse.get("intent_ranking") or []:
+        name = intent.get("name")
+        if name == "nlu_fallback":
+            continue
+        confident = float(intent.get("confidence") or 0) >= fallback_threshold()
+        return str(name) if confident and name in responses_during_form() else None
+    return None
+
+
 def slots_filled_this_turn(tracker: Tracker) -> Iterable[str]:
     """Slots Rasa's own mappings set from the latest message (they come after the user event)."""
     for event in reversed(tracker.events):
@@ -61,6 +84,8 @@ def answer_inside_form(tracker: Tracker, parse: Mapping[str, Any], fills: Iterab
         return None
     intent = parse.get("intent") or {}
     name = str(intent.get("name") or "")
+    if name == "nlu_fallback":
+        name = intent_behind_fallback(parse) or name
     if name in ANSWERS_TO_THE_FORM:
         return None
     response = responses_during_form().get(name)

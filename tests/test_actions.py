@@ -305,6 +305,23 @@ def test_the_slot_action_leaves_other_answers_to_the_rules(text: str, intent: st
     assert not [r for r in responses if r and r not in ("utter_critical_steps",)], responses
 
 
+@pytest.mark.parametrize("ranking, response", [
+    # Two close follow-ups make a fallback: the first of them is answered, not taken as the time.
+    ([("nlu_fallback", 0.35), ("denial", 0.48), ("doubt", 0.47)], "utter_denial"),
+    ([("nlu_fallback", 0.35), ("ordinary_message", 0.40), ("doubt", 0.38)], None),  # an answer to the form
+    ([("nlu_fallback", 0.35), ("doubt", 0.30), ("denial", 0.28)], None),  # nothing reached the threshold
+])
+def test_a_fallback_between_two_follow_ups_is_answered_inside_the_form(
+    ranking: List[tuple], response: Optional[str]
+) -> None:
+    intents = [{"name": name, "confidence": confidence} for name, confidence in ranking]
+    tracker = make_tracker("你怎么确定他是骗子 你又没见过他", ranking=intents, active_loop="triage_form",
+                           slots={**IN_FORM, "requested_slot": "time_since_transfer"})
+    tracker.events.append({"event": "slot", "name": "time_since_transfer", "value": "你怎么确定他是骗子 你又没见过他"})
+    responses = [m.get("response") for m in extract(tracker)[0] if m.get("response") != "utter_critical_steps"]
+    assert responses == ([response] if response else [])
+
+
 def test_the_answers_during_the_form_are_the_rules_own() -> None:
     table = responses_during_form()
     assert table["doubt"] == "utter_doubt" and table["ask_bank_number"] == "utter_bank_number"
