@@ -55,6 +55,8 @@ SAID_SCAMMED = re.compile(
     r" (scammed|conned|defrauded|cheated)\b",
     re.IGNORECASE,
 )
+# Intents whose answer has a variant for the second time in a row, with that answer.
+ASKED_AGAIN = {"ordinary_message": "utter_ordinary_message", "doubt": "utter_doubt"}
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
 ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
 
@@ -249,10 +251,10 @@ class ValidateSlotMappings(ValidationAction):
         if response:
             dispatcher.utter_message(response=response)
 
-        # Two messages in a row the bot could only note: the second gets the case's menu, not the same words.
-        found["ordinary_again"] = intent_of(tracker) == "ordinary_message" and answered_last_turn_with(
-            tracker, "utter_ordinary_message"
-        )
+        # The same kind of message twice in a row (two the bot could only note, two doubts): the second
+        # gets other words (domain.yml, `asked_again` variants), not the same bubble again.
+        intent = intent_of(tracker)
+        found["asked_again"] = intent in ASKED_AGAIN and answered_last_turn_with(tracker, ASKED_AGAIN[intent])
         if in_case:
             found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"
             # In the reply language (only what changed is set below).

@@ -727,30 +727,29 @@ def with_earlier_turn(tracker: Tracker, *actions: str) -> Tracker:
 @pytest.mark.parametrize("before, intent, again", [
     (("utter_ordinary_message",), "ordinary_message", True),
     (("utter_ordinary_message", "triage_form"), "ordinary_message", True),
+    (("utter_doubt",), "doubt", True),
     (("utter_what_now",), "ordinary_message", False),
     (("utter_ordinary_message",), "ask_what_now", False),
+    (("utter_ordinary_message",), "doubt", False),
     ((), "ordinary_message", False),
 ])
-def test_a_second_message_in_a_row_the_bot_could_only_note_is_marked(
-    before: tuple, intent: str, again: bool
-) -> None:
-    slots = {"scam_type": "fake_credit", "case_number": 1, "ordinary_again": not again}
+def test_the_same_kind_of_message_twice_in_a_row_is_marked(before: tuple, intent: str, again: bool) -> None:
+    slots = {"scam_type": "fake_credit", "case_number": 1, "asked_again": not again}
     tracker = make_tracker("那我怎么查自己的征信", intent=intent, slots=slots)
     _, found = extract(with_earlier_turn(tracker, *before) if before else tracker)
-    assert found["ordinary_again"] is again
+    assert found["asked_again"] is again
 
 
-def test_the_second_noted_message_gets_the_menu_not_the_same_words() -> None:
-    variants = DOMAIN["responses"]["utter_ordinary_message"]
+@pytest.mark.parametrize("response", ["utter_ordinary_message", "utter_doubt"])
+def test_the_second_time_gets_other_words(response: str) -> None:
+    variants = DOMAIN["responses"][response]
 
-    def texts(case_state: str, again: bool, lang: str) -> List[Dict[str, Any]]:
-        slots = {"case_state": case_state, "ordinary_again": again, "language": lang}
+    def matching(case_state: str, again: bool, lang: str) -> List[Dict[str, Any]]:
+        slots = {"case_state": case_state, "asked_again": again, "language": lang}
         return [v for v in variants if v.get("condition")
                 and all(slots.get(c["name"]) == c["value"] for c in v["condition"])]
 
     for state in ("open", "critical"):
         for lang in ("zh", "en"):
-            first, second = texts(state, False, lang), texts(state, True, lang)
-            assert len(first) == 1 and len(second) == 1
-            assert first[0]["text"] != second[0]["text"] and {"/show_report"} <= {
-                b["payload"] for b in second[0]["buttons"]}
+            first, second = matching(state, False, lang), matching(state, True, lang)
+            assert len(first) == 1 and len(second) == 1 and first[0]["text"] != second[0]["text"]
