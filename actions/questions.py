@@ -21,12 +21,16 @@ from bot.knowledge import TRIAGE_SLOTS_ASKED, localized
 def _asked_in_this_case(tracker: Tracker, texts: Set[str]) -> bool:
     """Whether the bot said one of these texts since the current case was opened.
 
-    The form runs its ask actions itself, so only their messages are in the tracker.
+    The form runs its ask actions itself, so only their messages are in the tracker. A story
+    read as a follow-up of the same case runs action_open_case too, without a new case number.
     """
+    numbered = False  # the open-case action seen next (in time) set a case number
     for event in reversed(tracker.events):
         if event.get("event") == "bot" and event.get("text") in texts:
             return True
-        if event.get("event") == "action" and event.get("name") == OPEN_CASE:
+        if event.get("event") == "slot" and event.get("name") == "case_number":
+            numbered = True
+        if event.get("event") == "action" and event.get("name") == OPEN_CASE and numbered:
             return False
     return False
 

@@ -550,7 +550,9 @@ def test_a_question_asked_before_comes_back_as_a_reminder(slot: str) -> None:
     action = ASK_ACTIONS[slot]()
     for lang in ("zh", "en"):
         tracker = make_tracker("是真的吗", intent="doubt", slots={"language": lang})
-        earlier = [{"event": "action", "name": "action_open_case"}, {"event": "action", "name": "triage_form"},
+        earlier = [{"event": "action", "name": "action_open_case"},
+                   {"event": "slot", "name": "case_number", "value": 1},
+                   {"event": "action", "name": "triage_form"},
                    {"event": "bot", "text": localized(KB.triage_questions[slot]["text"], lang)},
                    {"event": "action", "name": "action_listen"}]
         tracker.events[:0] = earlier
@@ -560,8 +562,13 @@ def test_a_question_asked_before_comes_back_as_a_reminder(slot: str) -> None:
         assert messages[0]["text"] == localized(question["reminder"], lang)
         assert messages[0]["text"] != localized(question["text"], lang)
         assert [b["payload"] for b in messages[0]["buttons"]] == [b["payload"] for b in question.get("buttons") or []]
+        # A story read as a follow-up of the same case opens none: still a reminder.
+        tracker.events[4:4] = [{"event": "action", "name": "action_open_case"},
+                               {"event": "slot", "name": "story_turn", "value": "followup"}]
+        assert run(action, tracker)[0][0]["text"] == localized(question["reminder"], lang)
         # A new case asks in full again.
-        tracker.events[3:3] = [{"event": "action", "name": "action_open_case"}]
+        tracker.events[6:6] = [{"event": "action", "name": "action_open_case"},
+                               {"event": "slot", "name": "case_number", "value": 2}]
         assert run(action, tracker)[0][0]["text"] == localized(question["text"], lang)
 
 
