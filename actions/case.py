@@ -162,6 +162,14 @@ def reads_as_new_story(tracker: Tracker, case_type: Optional[str], new_type: str
     return cjk >= UNANNOUNCED_STORY_MIN_CJK or (cjk == 0 and words >= UNANNOUNCED_STORY_MIN_WORDS)
 
 
+def opens_a_case(tracker: Tracker, case_type: Optional[str]) -> bool:
+    """Whether this message is a story that action_open_case will open a case for (the first, or a
+    second one), judged before the analysis, from the verdict and the intent."""
+    if scam_type_of_intent(intent_of(tracker)) is None:
+        return False
+    return reads_as_new_story(tracker, case_type, story_type(tracker, NO_SCAM), knowledge())
+
+
 def story_type(tracker: Tracker, analysis_type: str) -> str:
     """The type of a story: the verdict's, else the analysis', else the classifier's intent."""
     verdict = verdict_of(tracker)

@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.case import case_texts
+from actions.case import case_texts, opens_a_case
 from actions.common import (
     answered_last_turn_with,
     conversation_language,
@@ -183,10 +183,9 @@ class ValidateSlotMappings(ValidationAction):
 
         in_case = bool(slots.get("scam_type"))
         requested = slots.get("requested_slot") if tracker.active_loop_name else None
-        # A story told while the form asks (after "我被骗了", before any case): its facts are left to
-        # action_open_case, so the form, filling nothing, lets the story rule open the case.
-        is_story = scam_type_of_intent(intent_of(tracker)) is not None
-        if not (tracker.active_loop_name and not in_case and is_story):
+        # A story told while the form asks, before any case (after "我被骗了") or a second story: its
+        # facts are left to action_open_case, so the form, filling nothing, lets the story rule open the case.
+        if not (tracker.active_loop_name and opens_a_case(tracker, slots.get("scam_type"))):
             # What the words say beats what a mapping guessed from the intent this very turn
             # ("没有转 我直接挂了" taken for already_paid).
             guessed = set(slots_filled_this_turn(tracker)) & {"money_sent"}

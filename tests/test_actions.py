@@ -760,3 +760,22 @@ def test_the_second_time_gets_other_words(response: str) -> None:
         for lang in ("zh", "en"):
             first, second = matching(state, False, lang), matching(state, True, lang)
             assert len(first) == 1 and len(second) == 1 and first[0]["text"] != second[0]["text"]
+
+
+def test_a_second_story_told_while_the_form_asks_opens_a_second_case_with_its_facts() -> None:
+    story = "另外还有件事 我前几天在一个网贷App上申请了5万块 现在说我银行卡号填错了 资金被冻结 要先交3000解冻费才能放款"
+    asking = {"scam_type": "impersonate_official", "case_number": 1, "risk_level": "medium",
+              "requested_slot": "credentials_shared"}
+    tracker = with_parse(make_tracker(story, intent="scam_fake_loan", active_loop="triage_form", slots=asking,
+                                      sender_id="second-story-in-form"),
+                         verdict={"verdict": "scam", "scam_type": "fake_loan", "scam_probability": 0.99})
+    messages, slots = extract(tracker)
+    # Nothing filled for the form: it rejects the message and the story rule opens the case.
+    assert messages == [] and not {"credentials_shared", "money_sent", "amount"} & set(slots)
+    opened = slots_of(run(ActionOpenCase(), tracker)[1])
+    assert opened["scam_type"] == "fake_loan" and opened["case_number"] == 2 and opened["case_second"] is True
+    # The same message in a fake-loan case is a follow-up: its facts are read at once.
+    same = with_parse(make_tracker(story, intent="scam_fake_loan", active_loop="triage_form",
+                                   slots={**asking, "scam_type": "fake_loan"}),
+                      verdict={"verdict": "scam", "scam_type": "fake_loan", "scam_probability": 0.99})
+    assert extract(same)[1].get("credentials_shared") is True
