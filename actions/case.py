@@ -53,6 +53,7 @@ TRIAGE_SLOTS = (
     "time_since_transfer",
     "minutes_since_transfer",
     "amount",
+    "amount_said",
     "payment_channel",
     "still_in_contact",
 )

@@ -7,6 +7,7 @@ the same buttons, not as the full question word for word.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List, Set
 
 from rasa_sdk import Action, Tracker
@@ -48,14 +49,23 @@ class AskTriageQuestion(Action):
     ) -> List[EventType]:
         lang = conversation_language(tracker)
         question = knowledge().triage_questions[self.slot]
-        asked_before = _asked_in_this_case(tracker, set(question["text"].values()))
-        dispatcher.utter_message(
-            text=localized(question["reminder" if asked_before else "text"], lang),
-            buttons=[
-                {"title": localized(b["title"], lang), "payload": b["payload"]}
-                for b in question.get("buttons") or []
-            ],
-        )
+        buttons = [
+            {"title": localized(b["title"], lang), "payload": b["payload"]} for b in question.get("buttons") or []
+        ]
+        said = tracker.get_slot(f"{self.slot}_said") if "confirm" in question else None
+        if said:
+            confirm = {k: str(v).format(**{self.slot: said}) for k, v in question["confirm"].items()}
+            if not _asked_in_this_case(tracker, set(question["text"].values()) | set(confirm.values())):
+                entity = json.dumps({self.slot: said}, ensure_ascii=False)
+                title = str(localized(question["confirm_button"], lang)).format(**{self.slot: said})
+                dispatcher.utter_message(
+                    text=localized(confirm, lang), buttons=[{"title": title, "payload": f"/inform{entity}"}, *buttons]
+                )
+                return []
+        # Asked already (in full, or as the confirming form above): the one-line reminder.
+        asked_before = bool(said) or _asked_in_this_case(tracker, set(question["text"].values()))
+        text = localized(question["reminder" if asked_before else "text"], lang)
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 

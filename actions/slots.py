@@ -91,6 +91,8 @@ def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optio
         found["time_since_transfer"] = _short(facts.time_text) or _short(text)
     if facts.amount and (money_sent or requested == "amount" or slots.get("amount") is None and money_left):
         found["amount"] = _short(facts.amount)
+    elif facts.amount and slots.get("amount") is None:
+        found["amount_said"] = _short(facts.amount)
     if facts.payment_channel and (money_left or requested == "payment_channel"):
         found["payment_channel"] = facts.payment_channel
     exposed = [getattr(facts, name) for name in EXPOSURES]

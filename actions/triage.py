@@ -63,6 +63,9 @@ class ValidateTriageForm(FormValidationAction):
     def validate_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        said = tracker.get_slot("amount_said")
+        if said and (tracker.latest_message.get("intent") or {}).get("name") == "affirm":
+            return {"amount": said}  # "对" to "was it the 2万8 you mentioned?"
         return {"amount": _short(value)}
 
     def validate_payment_channel(

@@ -167,6 +167,9 @@ def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) ->
         question = questions.get(slot) or {}
         _check_localized(question.get("text"), f"triage_questions.{slot}.text")
         _check_localized(question.get("reminder"), f"triage_questions.{slot}.reminder")
+        for key in ("confirm", "confirm_button"):
+            if key in question:
+                _check_localized(question[key], f"triage_questions.{slot}.{key}")
         for button in question.get("buttons") or []:
             _check_localized(button.get("title"), f"triage_questions.{slot}.buttons")
     cues = messages.get("story_cues") or {}

@@ -779,3 +779,27 @@ def test_a_second_story_told_while_the_form_asks_opens_a_second_case_with_its_fa
                                    slots={**asking, "scam_type": "fake_loan"}),
                       verdict={"verdict": "scam", "scam_type": "fake_loan", "scam_probability": 0.99})
     assert extract(same)[1].get("credentials_shared") is True
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_sum_the_story_named_is_offered_when_the_amount_is_asked(lang: str) -> None:
+    # The story named the fee before money left: the sum is kept aside, not taken as the amount paid.
+    story = make_tracker("他让我妈先交2万8的清关费", intent="scam_romance",
+                         slots={"language": lang, "scam_type": "romance", "case_number": 1})
+    found = extract(story)[1]
+    assert found.get("amount_said") == "2万8" and "amount" not in found
+    ask = ASK_ACTIONS["amount"]()
+    tracker = make_tracker("她昨天已经汇过去了", intent="already_paid",
+                           slots={"language": lang, "scam_type": "romance", "amount_said": "2万8"})
+    messages, _ = run(ask, tracker)
+    question = KB.triage_questions["amount"]
+    assert messages[0]["text"] == localized(question["confirm"], lang).format(amount="2万8")
+    assert messages[0]["buttons"][0]["payload"] == '/inform{"amount": "2万8"}'
+    # Asked once: the next time it is the reminder.
+    tracker.events[:0] = [{"event": "bot", "text": messages[0]["text"]}]
+    assert run(ask, tracker)[0][0]["text"] == localized(question["reminder"], lang)
+    # A plain yes takes the sum named.
+    yes = make_tracker("对", intent="affirm", active_loop="triage_form",
+                       slots={"language": lang, "amount_said": "2万8", "requested_slot": "amount"})
+    validated = ValidateTriageForm().validate_amount("对", CollectingDispatcher(), yes, DOMAIN)
+    assert validated == {"amount": "2万8"}
