@@ -54,6 +54,7 @@ TRIAGE_SLOTS = (
     "minutes_since_transfer",
     "amount",
     "amount_said",
+    "exposures",
     "payment_channel",
     "still_in_contact",
 )

@@ -98,6 +98,9 @@ def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optio
     exposed = [getattr(facts, name) for name in EXPOSURES]
     if any(exposed):
         found["credentials_shared"] = True
+        given = set(slots.get("exposures") or [])
+        if not given >= {name for name in EXPOSURES if getattr(facts, name)}:
+            found["exposures"] = [name for name in EXPOSURES if name in given or getattr(facts, name)]
     elif exposed and all(value is False for value in exposed) and slots.get("credentials_shared") is None:
         found["credentials_shared"] = False
     if facts.still_in_contact is not None:
@@ -239,6 +242,13 @@ class ValidateSlotMappings(ValidationAction):
                 found["risk_level"] = "high"
                 merged["risk_level"] = "high"
                 record_risk(tracker, "high", merged.get("money_sent"), merged)
+
+        # A detail given away that the earlier turns had not said ("还填了银行卡号" after the meeting app),
+        # once the risk block has been sent: the step for that detail.
+        newly_given = [k for k in found.get("exposures") or [] if k not in (slots.get("exposures") or [])]
+        if newly_given and slots.get("risk_level") in ("critical", "high"):
+            steps = knowledge().chat["exposure_steps"]
+            dispatcher.utter_message(text="\n".join(localized(steps[k], lang) for k in newly_given[:2]))
 
         # A follow-up that also fills a form slot: the form takes the turn, so it is answered here.
         filled = [name for name, value in found.items() if value != slots.get(name)]

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 
 import yaml
 
+from bot.facts import EXPOSURES
 from bot.language import SUPPORTED
 
 SCAM_TYPE_IDS: Tuple[str, ...] = (
@@ -162,6 +163,8 @@ def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) ->
     chat = messages.get("chat") or {}
     for key in CHAT_MESSAGES:
         _check_localized(chat.get(key), f"chat.{key}")
+    for kind in EXPOSURES:  # each detail one can give away has its own step
+        _check_localized((chat.get("exposure_steps") or {}).get(kind), f"chat.exposure_steps.{kind}")
     questions = messages.get("triage_questions") or {}
     for slot in TRIAGE_SLOTS_ASKED:
         question = questions.get(slot) or {}

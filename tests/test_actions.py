@@ -391,8 +391,20 @@ def test_details_given_away_get_the_bank_and_app_steps_once(lang: str, text: str
     assert slots["credentials_shared"] is True and slots["risk_level"] == "high"
     again = make_tracker(text, intent="ordinary_message",
                          slots={"scam_type": "customer_service", "language": lang, "credentials_shared": True,
-                                "risk_level": "high"})
+                                "risk_level": "high", "exposures": slots["exposures"]})
     assert extract(again)[0] == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_detail_given_away_after_the_risk_block_gets_its_own_step(lang: str) -> None:
+    after_app = {"scam_type": "impersonate_official", "language": lang, "credentials_shared": True,
+                 "risk_level": "high", "exposures": ["app_installed"]}
+    text = {"zh": "身份证正反面拍照上传了 还填了银行卡号", "en": "I also typed in my card number and CVV"}[lang]
+    messages, slots = extract(make_tracker(text, intent="inform", slots=after_app))
+    steps = KB.chat["exposure_steps"]
+    assert [m.get("text") for m in messages] == ["\n".join(
+        localized(steps[k], lang) for k in slots["exposures"] if k != "app_installed")]
+    assert "card_details_given" in slots["exposures"] and "app_installed" in slots["exposures"]
 
 
 @pytest.mark.parametrize("text, slot, value", [
