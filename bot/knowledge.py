@@ -64,6 +64,8 @@ class RedFlag:
     id: str
     patterns: Tuple[Pattern[str], ...]
     why: Localized
+    # A step of its own for a case that shows this flag (a link: do not open it), put first.
+    do_now: Optional[Localized] = None
 
     def matches(self, text: str) -> List[re.Match]:
         return [m for p in self.patterns for m in p.finditer(text) if m.group(0).strip()]
@@ -117,6 +119,7 @@ def _red_flags(raw: Any, where: str) -> Tuple[RedFlag, ...]:
             id=str(flag["id"]),
             patterns=_compile(flag.get("patterns"), f"{where}.{flag['id']}"),
             why=_check_localized(flag.get("why"), f"{where}.{flag['id']}.why"),
+            do_now=_check_localized(flag["do_now"], f"{where}.{flag['id']}.do_now") if "do_now" in flag else None,
         )
         for flag in raw or []
     )

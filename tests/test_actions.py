@@ -815,3 +815,13 @@ def test_a_sum_the_story_named_is_offered_when_the_amount_is_asked(lang: str) ->
                        slots={"language": lang, "amount_said": "2万8", "requested_slot": "amount"})
     validated = ValidateTriageForm().validate_amount("对", CollectingDispatcher(), yes, DOMAIN)
     assert validated == {"amount": "2万8"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_case_with_a_link_says_first_not_to_open_it(lang: str) -> None:
+    link = KB.shared_red_flags[[f.id for f in KB.shared_red_flags].index("unknown_link")]
+    with_link = case_texts("customer_service", ["unknown_link\tparcel-release-help.com"], lang)
+    assert with_link["case_point"] == localized(link.do_now, lang)
+    assert with_link["case_do_now"].startswith("1. " + localized(link.do_now, lang))
+    without = case_texts("customer_service", [], lang)
+    assert without["case_point"] == localized(KB.types["customer_service"].do_now, lang)[0]
