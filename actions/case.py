@@ -120,7 +120,7 @@ def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dic
                    else str(localized(index[i].why, lang)) for i, p in found]
     if not reasons:  # nothing quoted: the type's own first signs, with its own reasons
         reasons = [str(localized(f.why, lang)) for f in scam.red_flags[:2]]
-    flag_steps = [str(localized(index[i].do_now, lang)) for i, _ in found if index[i].do_now]
+    flag_steps = [str(localized(step, lang)) for step in (index[i].do_now for i, _ in found) if step]
     do_now = list(dict.fromkeys(flag_steps + list(localized(scam.do_now, lang))))
     return {
         "case_name": localized(scam.name, lang),
