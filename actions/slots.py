@@ -95,12 +95,15 @@ def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optio
         found["amount_said"] = _short(facts.amount)
     if facts.payment_channel and (money_left or requested == "payment_channel"):
         found["payment_channel"] = facts.payment_channel
-    exposed = [getattr(facts, name) for name in EXPOSURES]
+    # A gift card's codes sent are the payment ("sent him photos of the codes"), not an account's code.
+    gift_codes = facts.payment_channel == "gift_card"
+    exposed = [None if gift_codes and name == "code_given" else getattr(facts, name) for name in EXPOSURES]
     if any(exposed):
         found["credentials_shared"] = True
         given = set(slots.get("exposures") or [])
-        if not given >= {name for name in EXPOSURES if getattr(facts, name)}:
-            found["exposures"] = [name for name in EXPOSURES if name in given or getattr(facts, name)]
+        said = {name for name, value in zip(EXPOSURES, exposed) if value}
+        if not given >= said:
+            found["exposures"] = [name for name in EXPOSURES if name in given or name in said]
     elif exposed and all(value is False for value in exposed) and slots.get("credentials_shared") is None:
         found["credentials_shared"] = False
     if facts.still_in_contact is not None:

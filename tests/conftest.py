@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional
 
@@ -174,6 +175,16 @@ def case_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     case_repository.cache_clear()
 
 
+def afternoon_time_zone(now: Optional[datetime] = None) -> str:
+    """A POSIX TZ under which the servers' local time is 15:xx now. The conversations are told as if in
+    the afternoon ("this morning", "今天上午", "昨晚"): read at 1 a.m., "this morning" has not begun
+    yet and is no time at all. Only the reading of relative times uses local time; records are in UTC."""
+    hours_east = (15 - (now or datetime.now(timezone.utc)).hour) % 24
+    if hours_east > 14:
+        hours_east -= 24
+    return f"AFT{-hours_east:+d}"
+
+
 @pytest.fixture(scope="session")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistant]:
     if not MODEL.exists():
@@ -187,6 +198,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
     action_port = free_port()
     env = {
         **base_environment(action_port, sqlite_url(case_database), tokens),
+        "TZ": afternoon_time_zone(),
         "TRACKER_DB_DIALECT": "sqlite",
         "TRACKER_DB_HOST": "",
         "TRACKER_DB": str(database),

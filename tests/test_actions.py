@@ -825,3 +825,11 @@ def test_a_case_with_a_link_says_first_not_to_open_it(lang: str) -> None:
     assert with_link["case_do_now"].startswith("1. " + localized(link.do_now, lang))
     without = case_texts("customer_service", [], lang)
     assert without["case_point"] == localized(KB.types["customer_service"].do_now, lang)[0]
+
+
+def test_gift_card_codes_sent_are_the_payment_not_an_account_code() -> None:
+    text = "the last lot was about $1,500 of Apple gift cards, she scratched them and sent him photos of the codes"
+    slots = {"scam_type": "romance", "language": "en", "money_sent": True, "risk_level": "critical"}
+    messages, found = extract(make_tracker(text, intent="inform", slots=slots))
+    assert found.get("amount") == "$1,500" and "exposures" not in found and "credentials_shared" not in found
+    assert messages == []
