@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional
 
 import structlog
 from rasa_sdk import Tracker
@@ -39,17 +39,22 @@ def message_text(tracker: Tracker) -> str:
     return "" if text.startswith("/") else text
 
 
-def answered_last_turn_with(tracker: Tracker, action: str) -> bool:
-    """Whether the bot's turn before this message ran `action`."""
+def sent_last_turn(tracker: Tracker) -> List[str]:
+    """The actions the bot ran on the turn before this message."""
+    names: List[str] = []
     users = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
             if users == 2:
-                return False
-        elif users == 1 and event.get("event") == "action" and event.get("name") == action:
-            return True
-    return False
+                break
+        elif users == 1 and event.get("event") == "action":
+            names.append(str(event.get("name")))
+    return names
+
+
+def answered_last_turn_with(tracker: Tracker, action: str) -> bool:
+    return action in sent_last_turn(tracker)
 
 
 def intent_of(tracker: Tracker) -> Optional[str]:

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 import yaml
 from rasa_sdk import Tracker
 
+from actions.common import sent_last_turn
 from bot.knowledge import TRIAGE_SLOTS_ASKED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,16 +56,19 @@ def fallback_threshold(path: Path = CONFIG) -> float:
     raise ValueError(f"{path} has no FallbackClassifier")
 
 
-def intent_behind_fallback(parse: Mapping[str, Any]) -> Optional[str]:
+def intent_behind_fallback(parse: Mapping[str, Any], just_sent: Iterable[str] = ()) -> Optional[str]:
     """For a fallback that came from two close follow-ups ("你怎么确定他是骗子 你又没见过他": denial
-    0.48, doubt 0.47), the first of them; None when no intent reached the threshold."""
+    0.48, doubt 0.47), the first of them whose answer was not `just_sent` on the turn before;
+    None when no such intent reached the threshold."""
+    table, sent = responses_during_form(), set(just_sent)
     for intent in parse.get("intent_ranking") or []:
         name = intent.get("name")
-        if name == "nlu_fallback":
+        if name == "nlu_fallback" or table.get(str(name)) in sent:
             continue
         confident = float(intent.get("confidence") or 0) >= fallback_threshold()
-        return str(name) if confident and name in responses_during_form() else None
+        return str(name) if confident and name in table else None
     return None
+
 
 
 def slots_filled_this_turn(tracker: Tracker) -> Iterable[str]:
@@ -85,7 +89,7 @@ def answer_inside_form(tracker: Tracker, parse: Mapping[str, Any], fills: Iterab
     intent = parse.get("intent") or {}
     name = str(intent.get("name") or "")
     if name == "nlu_fallback":
-        name = intent_behind_fallback(parse) or name
+        name = intent_behind_fallback(parse, sent_last_turn(tracker)) or name
     if name in ANSWERS_TO_THE_FORM:
         return None
     response = responses_during_form().get(name)

@@ -833,3 +833,14 @@ def test_gift_card_codes_sent_are_the_payment_not_an_account_code() -> None:
     messages, found = extract(make_tracker(text, intent="inform", slots=slots))
     assert found.get("amount") == "$1,500" and "exposures" not in found and "credentials_shared" not in found
     assert messages == []
+
+
+def test_a_fallback_between_two_follow_ups_skips_the_answer_just_given() -> None:
+    intents = [{"name": "nlu_fallback", "confidence": 0.35}, {"name": "denial", "confidence": 0.48},
+               {"name": "doubt", "confidence": 0.47}]
+    tracker = make_tracker("你怎么确定他是骗子 你又没见过他", ranking=intents, active_loop="triage_form",
+                           slots={**IN_FORM, "requested_slot": "time_since_transfer"})
+    tracker.events.append({"event": "slot", "name": "time_since_transfer", "value": "你怎么确定他是骗子 你又没见过他"})
+    with_earlier_turn(tracker, "utter_denial", "triage_form")
+    responses = [m.get("response") for m in extract(tracker)[0] if m.get("response") != "utter_critical_steps"]
+    assert responses == ["utter_doubt"]
