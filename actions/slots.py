@@ -264,6 +264,9 @@ class ValidateSlotMappings(ValidationAction):
             response = "utter_still_in_contact"
         if response:
             dispatcher.utter_message(response=response)
+            if requested and requested in slots_filled_this_turn(tracker) and requested not in found:
+                # The words of a question ("你怎么确定他是骗子") taken whole as the answer: the form asks again.
+                found[requested] = None
 
         # The same kind of message twice in a row (two the bot could only note, two doubts): the second
         # gets other words (domain.yml, `asked_again` variants), not the same bubble again.

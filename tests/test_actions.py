@@ -315,11 +315,15 @@ def test_a_fallback_between_two_follow_ups_is_answered_inside_the_form(
     ranking: List[tuple], response: Optional[str]
 ) -> None:
     intents = [{"name": name, "confidence": confidence} for name, confidence in ranking]
-    tracker = make_tracker("你怎么确定他是骗子 你又没见过他", ranking=intents, active_loop="triage_form",
-                           slots={**IN_FORM, "requested_slot": "time_since_transfer"})
-    tracker.events.append({"event": "slot", "name": "time_since_transfer", "value": "你怎么确定他是骗子 你又没见过他"})
-    responses = [m.get("response") for m in extract(tracker)[0] if m.get("response") != "utter_critical_steps"]
+    text = "你怎么确定他是骗子 你又没见过他"  # filled by the form's from_text mapping, as Rasa does
+    tracker = make_tracker(text, ranking=intents, active_loop="triage_form",
+                           slots={**IN_FORM, "requested_slot": "time_since_transfer", "time_since_transfer": text})
+    tracker.events.append({"event": "slot", "name": "time_since_transfer", "value": text})
+    messages, found = extract(tracker)
+    responses = [m.get("response") for m in messages if m.get("response") != "utter_critical_steps"]
     assert responses == ([response] if response else [])
+    # A question answered is not the time: the form asks for it again.
+    assert ("time_since_transfer" in found and found["time_since_transfer"] is None) == bool(response)
 
 
 def test_the_answers_during_the_form_are_the_rules_own() -> None:
