@@ -53,10 +53,6 @@ def sent_last_turn(tracker: Tracker) -> List[str]:
     return names
 
 
-def answered_last_turn_with(tracker: Tracker, action: str) -> bool:
-    return action in sent_last_turn(tracker)
-
-
 def intent_of(tracker: Tracker) -> Optional[str]:
     return (parse_of(tracker).get("intent") or {}).get("name")
 

@@ -70,7 +70,6 @@ def intent_behind_fallback(parse: Mapping[str, Any], just_sent: Iterable[str] = 
     return None
 
 
-
 def slots_filled_this_turn(tracker: Tracker) -> Iterable[str]:
     """Slots Rasa's own mappings set from the latest message (they come after the user event)."""
     for event in reversed(tracker.events):

@@ -25,13 +25,13 @@ from rasa_sdk.types import DomainDict
 
 from actions.case import case_texts, opens_a_case
 from actions.common import (
-    answered_last_turn_with,
     conversation_language,
     intent_of,
     knowledge,
     message_text,
     numbered,
     parse_of,
+    sent_last_turn,
     verdict_of,
 )
 from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
@@ -271,7 +271,7 @@ class ValidateSlotMappings(ValidationAction):
         # The same kind of message twice in a row (two the bot could only note, two doubts): the second
         # gets other words (domain.yml, `asked_again` variants), not the same bubble again.
         intent = intent_of(tracker)
-        found["asked_again"] = intent in ASKED_AGAIN and answered_last_turn_with(tracker, ASKED_AGAIN[intent])
+        found["asked_again"] = intent in ASKED_AGAIN and ASKED_AGAIN[intent] in sent_last_turn(tracker)
         if in_case:
             found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"
             # In the reply language (only what changed is set below).
