@@ -225,8 +225,10 @@ class ValidateSlotMappings(ValidationAction):
             alert_if_newly_critical(tracker, "critical")
             record_risk(tracker, "critical", True, merged)
         elif slots.get("risk_level") == "critical" and newly_within_window(slots, found):
-            # The time answered after the steps were sent: say it is not too late, in one line.
+            # The time answered after the steps were sent: say it is not too late, in one line; the
+            # record keeps the time (the person may leave before the form is done).
             dispatcher.utter_message(text=localized(knowledge().chat["golden_time_still_open"], lang))
+            record_risk(tracker, "critical", True, merged)
         elif slots.get("risk_level") == "critical" and money_left_earlier(merged) and not money_left_earlier(slots):
             # The loss turns out older than the stop-payment window: report it and limit the damage.
             dispatcher.utter_message(text=high_risk_text(lang, True, False), json_message={"risk_level": "high"})

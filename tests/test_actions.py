@@ -354,9 +354,15 @@ def test_a_story_told_while_the_form_asks_opens_the_case_with_its_facts() -> Non
 def test_a_recent_time_answered_after_the_steps_says_it_is_not_too_late(lang: str, text: str) -> None:
     asked = {"language": lang, "scam_type": "impersonate_official", "money_sent": True, "risk_level": "critical",
              "requested_slot": "time_since_transfer"}
-    messages, slots = extract(make_tracker(text, intent="inform", active_loop="triage_form", slots=asked))
+    tracker = make_tracker(text, intent="inform", active_loop="triage_form", slots=asked, sender_id=f"golden-{lang}")
+    messages, slots = extract(tracker)
     assert [m.get("text") for m in messages] == [localized(KB.chat["golden_time_still_open"], lang)]
     assert slots["minutes_since_transfer"] <= 30
+    # The case record keeps the time at once: the person may leave before the form is done.
+    with sqlite3.connect(sa.engine.make_url(case_repository()._engine.url).database) as db:  # type: ignore[attr-defined]
+        minutes = db.execute("SELECT minutes_since_transfer FROM cases WHERE conversation_id = ?",
+                             (f"golden-{lang}",)).fetchone()
+    assert minutes is not None and minutes[0] == slots["minutes_since_transfer"]
     # A time already known gets no such line; one past the window gets the report-now steps instead.
     known = {**asked, "minutes_since_transfer": 10.0}
     assert extract(make_tracker(text, intent="inform", active_loop="triage_form", slots=known))[0] == []
