@@ -59,7 +59,7 @@ TRIAGE_SLOTS = (
     "still_in_contact",
 )
 CASE_TEXT_SLOTS = (
-    "case_name", "case_summary", "case_genuine_way", "case_point", "case_do_now", "case_quotes",
+    "case_name", "case_summary", "case_genuine_way", "case_point", "case_point_next", "case_do_now", "case_quotes",
     "case_reasons", "case_evidence", "case_report",
 )
 
@@ -127,6 +127,8 @@ def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dic
         "case_summary": localized(scam.summary, lang),
         "case_genuine_way": localized(scam.genuine_way, lang),
         "case_point": do_now[0],
+        # After "hang up, leave the meeting" (utter_still_in_contact), the step that does not repeat it.
+        "case_point_next": do_now[1] if len(do_now) > 1 else do_now[0],
         "case_do_now": numbered(_within(do_now[:MAX_DO_NOW], lang)),
         "case_quotes": quotes or None,
         "case_has_flags": bool(quotes),

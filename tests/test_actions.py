@@ -854,3 +854,13 @@ def test_a_fallback_between_two_follow_ups_skips_the_answer_just_given() -> None
     with_earlier_turn(tracker, "utter_denial", "triage_form")
     responses = [m.get("response") for m in extract(tracker)[0] if m.get("response") != "utter_critical_steps"]
     assert responses == ["utter_doubt"]
+
+
+def test_still_in_contact_does_not_repeat_the_hang_up_step() -> None:
+    # The response already says to hang up and leave the meeting; the police type's first step says it again.
+    texts = case_texts("impersonate_official", [], "en")
+    steps = localized(KB.types["impersonate_official"].do_now, "en")
+    assert texts["case_point"] == steps[0] and texts["case_point_next"] == steps[1]
+    open_variants = [v["text"] for v in DOMAIN["responses"]["utter_still_in_contact"]
+                     if {"name": "case_state", "type": "slot", "value": "open"} in (v.get("condition") or [])]
+    assert len(open_variants) == 2 and all("{case_point_next}" in t and "{case_point}" not in t for t in open_variants)
