@@ -37,7 +37,7 @@ from actions.common import (
 from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.analysis import scam_type_of_intent
-from bot.facts import EXPOSURES, extract_facts
+from bot.facts import EXPOSURES, Facts, extract_facts
 from bot.knowledge import localized
 from bot.language import SUPPORTED, detect_language
 
@@ -66,6 +66,11 @@ def _short(value: Any) -> Optional[str]:
     return text[:MAX_ANSWER_CHARS] or None
 
 
+def read_facts(text: str, lang: str, requested: Optional[str]) -> Facts:
+    """The message's facts, a bare answer read for the question asked (bot.facts reads a text once a turn)."""
+    return extract_facts(text, lang, asked=requested if requested in ASKABLE else None)
+
+
 def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optional[str]) -> Dict[str, Any]:
     """The triage slots this message fills, given the slots so far and the question asked, if any.
 
@@ -74,7 +79,7 @@ def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optio
     """
     if not text.strip():
         return {}
-    facts = extract_facts(text, lang, asked=requested if requested in ASKABLE else None)
+    facts = read_facts(text, lang, requested)
     found: Dict[str, Any] = {}
     money_sent = facts.money_sent
     if money_sent is None and SAID_SCAMMED.search(text):
@@ -254,6 +259,15 @@ class ValidateSlotMappings(ValidationAction):
         if newly_given and slots.get("risk_level") in ("critical", "high"):
             steps = knowledge().chat["exposure_steps"]
             dispatcher.utter_message(text="\n".join(localized(steps[k], lang) for k in newly_given[:2]))
+
+        # In a case, something they ask the person to do that is not done yet ("他让我下载个App"): its
+        # "don't", once per act.
+        warned = list(slots.get("asked_for") or [])
+        asked_now = [act for act in read_facts(message_text(tracker), lang, requested).asked_for if act not in warned]
+        if in_case and asked_now:
+            steps = knowledge().chat["request_steps"]
+            dispatcher.utter_message(text=localized(steps[asked_now[0]], lang))
+            found["asked_for"] = warned + asked_now[:1]
 
         # A follow-up that also fills a form slot: the form takes the turn, so it is answered here.
         filled = [name for name, value in found.items() if value != slots.get(name)]

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Pattern, Sequence, Set, Tuple
 
 import yaml
 
@@ -58,7 +58,7 @@ CHANNELS: Tuple[str, ...] = (
 # The question the assistant asked, as the caller may name it (see `extract_facts(asked=...)`).
 ASKABLE: Tuple[str, ...] = BOOL_FIELDS + ("amount", "payment_channel", "minutes_since_transfer",
                                           "time_since_transfer")
-CUE_CLASSES = ("question", "request", "modal", "negation", "speech", "other_actor", "done_before")
+CUE_CLASSES = ("question", "request", "modal", "negation", "speech", "other_actor", "done_before", "asked")
 AFTER_CUES = ("negation_after", "not_again_after", "done_after", "question_after")
 LAST_WINS = ("still_in_contact",)
 
@@ -77,10 +77,14 @@ class Facts:
     code_given: Optional[bool] = None
     loan_taken: Optional[bool] = None
     still_in_contact: Optional[bool] = None
+    # What they asked the person to do that the message does not say was done ("他让我下载个App").
+    asked_for: Tuple[str, ...] = ()
 
 
 # Facts that say a code, the screen, an app, ID or card details or a loan went to them.
 EXPOSURES = ("app_installed", "screen_shared", "id_given", "card_details_given", "code_given", "loan_taken")
+# The acts `Facts.asked_for` can name.
+ASKABLE_ACTS = ("money_sent",) + EXPOSURES
 
 
 class FactsRulesError(ValueError):
@@ -558,8 +562,9 @@ def _after(rules: Rules, name: str, rest: str) -> bool:
 
 
 def _read(text: _Text, rules: Rules, name: str, rule: Rule, match: re.Match[str],
-          present: Dict[str, bool]) -> Optional[bool]:
-    """What one match says: True, False, or None (a question, a plan, someone else's words)."""
+          present: Dict[str, bool], asked: Set[str]) -> Optional[bool]:
+    """What one match says: True, False, or None (a question, a plan, someone else's words).
+    An act someone asks of the person ("他让我下载", "he wants me to install") adds its field to `asked`."""
     groups = match.groupdict()
     verb = match.start("v") if groups.get("v") is not None else match.start()
     verb_end = match.end("v") if groups.get("v") is not None else match.end()
@@ -576,6 +581,8 @@ def _read(text: _Text, rules: Rules, name: str, rule: Rule, match: re.Match[str]
     rest_after_match = text.clauses[match.end():clause_end]
     if _cue(rules, "question", window) or _after(rules, "question_after", rest_after_match):
         return None
+    if rule.polarity and name in ASKABLE_ACTS and _cue(rules, "asked", window):
+        asked.add(name)
     if _someone_elses(rules, window):
         return None
     negated = _cue(rules, "negation", window) or _after(rules, "negation_after", rest)
@@ -605,7 +612,7 @@ def _done_group(text: _Text, match: re.Match[str]) -> bool:
     return not after or after in _DE_ENDS or not ("\u3400" <= after <= "\u9fff")
 
 
-def _hits(text: _Text, rules: Rules) -> Dict[str, List[_Hit]]:
+def _hits(text: _Text, rules: Rules, asked: Set[str]) -> Dict[str, List[_Hit]]:
     present: Dict[str, bool] = {}
     found: Dict[str, List[_Hit]] = {}
     for name, field_rules in rules.fields.items():
@@ -620,7 +627,7 @@ def _hits(text: _Text, rules: Rules) -> Dict[str, List[_Hit]]:
                     candidates.append((match.start(), match.end(), (rule, match)))
         hits: List[_Hit] = []
         for start, end, (rule, match) in _keep_longest(candidates)[: rules.max_matches]:
-            value = _read(text, rules, name, rule, match, present)
+            value = _read(text, rules, name, rule, match, present, asked)
             if value is not None:
                 verb = match.start("v") if match.groupdict().get("v") is not None else start
                 hits.append(_Hit(name, start, end, verb, value, text.sentence_of(verb)))
@@ -886,7 +893,8 @@ def _read_facts(text: str, now: datetime, asked: Optional[str]) -> Facts:
     rules = load_rules()
     prepared = _prepare(text, rules)
     short = len(prepared.norm) <= rules.short_answer_chars
-    hits = _hits(prepared, rules)
+    asked_acts: Set[str] = set()
+    hits = _hits(prepared, rules, asked_acts)
     values: Dict[str, Optional[bool]] = {name: _verdict(name, hits[name]) for name in BOOL_FIELDS}
 
     said_yes = False
@@ -914,6 +922,7 @@ def _read_facts(text: str, now: datetime, asked: Optional[str]) -> Facts:
         code_given=values["code_given"],
         loan_taken=values["loan_taken"],
         still_in_contact=values["still_in_contact"],
+        asked_for=tuple(name for name in ASKABLE_ACTS if name in asked_acts and values[name] is not True),
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 
 import yaml
 
-from bot.facts import EXPOSURES
+from bot.facts import ASKABLE_ACTS, EXPOSURES
 from bot.language import SUPPORTED
 
 SCAM_TYPE_IDS: Tuple[str, ...] = (
@@ -168,6 +168,8 @@ def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) ->
         _check_localized(chat.get(key), f"chat.{key}")
     for kind in EXPOSURES:  # each detail one can give away has its own step
         _check_localized((chat.get("exposure_steps") or {}).get(kind), f"chat.exposure_steps.{kind}")
+    for act in ASKABLE_ACTS:  # and each act they can ask for, its "don't"
+        _check_localized((chat.get("request_steps") or {}).get(act), f"chat.request_steps.{act}")
     questions = messages.get("triage_questions") or {}
     for slot in TRIAGE_SLOTS_ASKED:
         question = questions.get(slot) or {}

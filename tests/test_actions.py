@@ -864,3 +864,18 @@ def test_still_in_contact_does_not_repeat_the_hang_up_step() -> None:
     open_variants = [v["text"] for v in DOMAIN["responses"]["utter_still_in_contact"]
                      if {"name": "case_state", "type": "slot", "value": "open"} in (v.get("condition") or [])]
     assert len(open_variants) == 2 and all("{case_point_next}" in t and "{case_point}" not in t for t in open_variants)
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "no i didnt pay, he wants me to download some app called SecureGov to do it"),
+    ("zh", "他现在让我下载一个什么安全App 说是配合调查"),
+])
+def test_an_act_they_ask_for_gets_its_dont_once(lang: str, text: str) -> None:
+    in_case = {"scam_type": "impersonate_official", "case_number": 1, "language": lang}
+    messages, found = extract(make_tracker(text, intent="inform", slots=in_case))
+    assert [m.get("text") for m in messages] == [localized(KB.chat["request_steps"]["app_installed"], lang)]
+    assert found["asked_for"] == ["app_installed"]
+    again = make_tracker(text, intent="inform", slots={**in_case, "asked_for": ["app_installed"]})
+    assert extract(again)[0] == []
+    # Before any case, the verdict's own question decides; no line.
+    assert extract(make_tracker(text, intent="ordinary_message", slots={"language": lang}))[0] == []

@@ -695,3 +695,17 @@ def test_a_message_read_twice_in_a_turn_is_read_once_and_a_new_anchor_reads_it_a
     assert _read_facts.cache_info().hits == 1
     later = extract_facts(text, "zh", now=datetime(2024, 5, 10, 15, 0))
     assert later == first and _read_facts.cache_info().misses == 2
+
+
+@pytest.mark.parametrize("text, asked", [
+    ("他让我下载一个App 说是安全认证", ("app_installed",)),
+    ("对方要我共享屏幕给他看一下", ("screen_shared",)),
+    ("he wants me to download some app called SecureGov to do it", ("app_installed",)),
+    ("she keeps asking me to read her the code from the text", ("code_given",)),
+    ("让我先交3000解冻费才能放款", ("money_sent",)),
+    ("他让我下了个软件 我下了", ()),  # done: a fact, not a request
+    ("我自己下载了银行的App", ()),  # nobody asked
+    ("他让我下载App吗？", ()),  # a question
+])
+def test_what_they_asked_the_person_to_do(text: str, asked: tuple) -> None:
+    assert extract_facts(text, "zh").asked_for == asked
