@@ -561,8 +561,28 @@ def _after(rules: Rules, name: str, rest: str) -> bool:
     return any(pattern.search(rest) for pattern in rules.after[name])
 
 
+# A flood of one verb ("投1投1…") would look for the asked cue before every match: the first few tell.
+MAX_ASKED_CHECKS = 12
+
+
+@dataclass
+class _Asked:
+    """The acts someone asks of the person; the cue is looked for before at most MAX_ASKED_CHECKS
+    matches of each field."""
+
+    found: Set[str] = field(default_factory=set)
+    checks: Dict[str, int] = field(default_factory=dict)
+
+    def look(self, rules: Rules, name: str, window: str) -> None:
+        if name in self.found or self.checks.get(name, 0) >= MAX_ASKED_CHECKS:
+            return
+        self.checks[name] = self.checks.get(name, 0) + 1
+        if _cue(rules, "asked", window):
+            self.found.add(name)
+
+
 def _read(text: _Text, rules: Rules, name: str, rule: Rule, match: re.Match[str],
-          present: Dict[str, bool], asked: Set[str]) -> Optional[bool]:
+          present: Dict[str, bool], asked: _Asked) -> Optional[bool]:
     """What one match says: True, False, or None (a question, a plan, someone else's words).
     An act someone asks of the person ("他让我下载", "he wants me to install") adds its field to `asked`."""
     groups = match.groupdict()
@@ -581,8 +601,8 @@ def _read(text: _Text, rules: Rules, name: str, rule: Rule, match: re.Match[str]
     rest_after_match = text.clauses[match.end():clause_end]
     if _cue(rules, "question", window) or _after(rules, "question_after", rest_after_match):
         return None
-    if rule.polarity and name in ASKABLE_ACTS and _cue(rules, "asked", window):
-        asked.add(name)
+    if rule.polarity and name in ASKABLE_ACTS:
+        asked.look(rules, name, window)
     if _someone_elses(rules, window):
         return None
     negated = _cue(rules, "negation", window) or _after(rules, "negation_after", rest)
@@ -612,7 +632,7 @@ def _done_group(text: _Text, match: re.Match[str]) -> bool:
     return not after or after in _DE_ENDS or not ("\u3400" <= after <= "\u9fff")
 
 
-def _hits(text: _Text, rules: Rules, asked: Set[str]) -> Dict[str, List[_Hit]]:
+def _hits(text: _Text, rules: Rules, asked: _Asked) -> Dict[str, List[_Hit]]:
     present: Dict[str, bool] = {}
     found: Dict[str, List[_Hit]] = {}
     for name, field_rules in rules.fields.items():
@@ -893,7 +913,7 @@ def _read_facts(text: str, now: datetime, asked: Optional[str]) -> Facts:
     rules = load_rules()
     prepared = _prepare(text, rules)
     short = len(prepared.norm) <= rules.short_answer_chars
-    asked_acts: Set[str] = set()
+    asked_acts = _Asked()
     hits = _hits(prepared, rules, asked_acts)
     values: Dict[str, Optional[bool]] = {name: _verdict(name, hits[name]) for name in BOOL_FIELDS}
 
@@ -922,7 +942,7 @@ def _read_facts(text: str, now: datetime, asked: Optional[str]) -> Facts:
         code_given=values["code_given"],
         loan_taken=values["loan_taken"],
         still_in_contact=values["still_in_contact"],
-        asked_for=tuple(name for name in ASKABLE_ACTS if name in asked_acts and values[name] is not True),
+        asked_for=tuple(name for name in ASKABLE_ACTS if name in asked_acts.found and values[name] is not True),
     )
 
 
