@@ -263,8 +263,9 @@ class ValidateSlotMappings(ValidationAction):
         # In a case, something they ask the person to do that is not done yet ("他让我下载个App"): its
         # "don't", once per act.
         warned = list(slots.get("asked_for") or [])
-        asked_now = [act for act in read_facts(message_text(tracker), lang, requested).asked_for if act not in warned]
-        if in_case and asked_now:
+        asked = read_facts(message_text(tracker), lang, requested).asked_for if in_case else ()
+        asked_now = [act for act in asked if act not in warned]
+        if asked_now:
             steps = knowledge().chat["request_steps"]
             dispatcher.utter_message(text=localized(steps[asked_now[0]], lang))
             found["asked_for"] = warned + asked_now[:1]
