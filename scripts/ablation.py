@@ -36,13 +36,22 @@ def diet_in_place_of_linear(pipeline: Pipeline) -> Pipeline:
     return [diet if c["name"] == "bot.nlu.linear_intent.LinearIntentClassifier" else c for c in pipeline]
 
 
+def without_regex_features(pipeline: Pipeline) -> Pipeline:
+    """No regex featurizer, and no component asking for its features by alias."""
+    kept = without("bot.nlu.regex_featurizer.LinearRegexFeaturizer")(pipeline)
+    return [
+        {**c, "featurizers": [f for f in c["featurizers"] if f != "regex"]} if "featurizers" in c else c
+        for c in kept
+    ]
+
+
 VARIANTS: Dict[str, Callable[[Pipeline], Pipeline]] = {
     "without USE sentence encoder": without("bot.nlu.sentence_encoder.SentenceEncoderFeaturizer"),
-    "without char n-gram counts": without("CountVectorsFeaturizer", analyzer="char_wb"),
+    "without char n-gram counts": without("bot.nlu.sentence_counts.SentenceCountsFeaturizer", analyzer="char_wb"),
     "without word counts": lambda p: [
-        c for c in p if not (c["name"] == "CountVectorsFeaturizer" and "analyzer" not in c)
+        c for c in p if not (c["name"] == "bot.nlu.sentence_counts.SentenceCountsFeaturizer" and "analyzer" not in c)
     ],
-    "without RegexFeaturizer": without("RegexFeaturizer"),
+    "without regex features": without_regex_features,
     "DIET (no transformer layers) in place of the linear model": diet_in_place_of_linear,
 }
 HEADER = (
