@@ -82,6 +82,21 @@ def test_red_flags_match_inside_chinese_text_without_spaces() -> None:
     assert any(f.scam_type == "impersonate_official" for f in found)
 
 
+@pytest.mark.parametrize("text, lang, expected", [
+    ("有人叫我表弟去缅甸妙瓦底做打字员，说月薪两万五，机票他们出，到了再签合同", "zh", True),
+    ("【急聘】柬埔寨西港 博彩数据分析师 无需经验 包吃包住 护照公司代办", "zh", True),
+    ("Now hiring chat agents in Sihanoukville: $2,400 a month, no experience, free flights and dorm.", "en", True),
+    ("A man on Telegram offered my son a crypto trader job in Laos and said they would pay his flight.", "en", True),
+    ("寒假我们一家去泰国清迈玩一周，机票和酒店都订好了", "zh", False),
+    ("表姐拿到了德国大学的录取通知书，下周去领事馆办签证", "zh", False),
+    ("We visited Phnom Penh and Siem Reap last spring; the temples were stunning.", "en", False),
+    ("HR confirmed my transfer to our Dubai office; the company's relocation team is handling the visa.", "en", False),
+])
+def test_overseas_job_lure_fires_on_job_bait_not_on_travel_or_study(text: str, lang: str, expected: bool) -> None:
+    ids = {flag.id for flag in find_red_flags(text, lang, KB)}
+    assert ("overseas_job_lure" in ids) is expected
+
+
 @pytest.mark.parametrize("probability, verdict", [(0.05, "none"), (0.3, "unsure"), (0.59, "unsure"), (0.6, "scam")])
 def test_operating_points_cut_the_probability_in_three(probability: float, verdict: str) -> None:
     assert decide(probability, unsure_from=0.3, scam_from=0.6) == verdict
