@@ -4,8 +4,8 @@ Rasa's featurizer also counts every token on its own (sequence features), one sk
 token list and another per message. Nothing in our pipeline reads those for the text: the intent
 classifier reads sentence features, the response selector reads only the sentence vector and the
 regex features, and the policies see intents, not text. Dropping them, and counting all messages
-of a batch in one call, gives the same sentence features: training featurized the data in about
-10 minutes before, and long pastes spent a tenth of their time there (docs/measurements.md).
+of a batch in one call, gives the same sentence features for less work (n-gram counts were a tenth
+of a long paste's cost in a profile, docs/measurements.md; the gain was not measured on its own).
 Labels (intents, action names) keep Rasa's own features: the policies read them.
 """
 
