@@ -216,6 +216,8 @@ class ValidateSlotMappings(ValidationAction):
             likely = ranking[0].get("scam_type") if ranking else None
         if found["verdict"] == "unsure" and likely not in (None, "none"):
             found["likely_type"] = likely
+        if not in_case and intent_of(tracker) == "ordinary_message":
+            found["checked_clear"] = found["verdict"] == "clear"
 
         if (
             money_just_left(merged)

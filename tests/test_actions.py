@@ -509,6 +509,17 @@ def test_the_verdict_decides_how_an_ordinary_message_is_answered(verdict: Any, i
     assert found.get("verdict", "clear") == expected
     if expected == "unsure":
         assert found["likely_type"] == "fake_loan"
+    # "so I can just use it?" next refers to a message judged clear; never inside a case
+    assert found.get("checked_clear") is (None if in_case else expected == "clear")
+
+
+def test_a_later_unsure_message_no_longer_counts_as_checked_clear() -> None:
+    message = make_tracker("有个人说是物业的让我加他微信", intent="ordinary_message", slots={"checked_clear": True})
+    unsure = {"verdict": "unsure", "scam_type": "other", "scam_probability": 0.5}
+    _, found = extract(with_parse(message, verdict=unsure))
+    assert found["checked_clear"] is False
+    greeting = make_tracker("你好", intent="greet", slots={"checked_clear": True})
+    assert "checked_clear" not in extract(greeting)[1]
 
 
 
