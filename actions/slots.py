@@ -56,7 +56,7 @@ SAID_SCAMMED = re.compile(
     re.IGNORECASE,
 )
 # Intents whose answer has a variant for the second time in a row, with that answer.
-ASKED_AGAIN = {"ordinary_message": "utter_ordinary_message", "doubt": "utter_doubt"}
+ASKED_AGAIN = {"ordinary_message": "utter_ordinary_message", "doubt": "utter_doubt", "denial": "utter_denial"}
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
 ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
 
@@ -287,7 +287,7 @@ class ValidateSlotMappings(ValidationAction):
                 # The words of a question ("你怎么确定他是骗子") taken whole as the answer: the form asks again.
                 found[requested] = None
 
-        # The same kind of message twice in a row (two the bot could only note, two doubts): the second
+        # The same kind of message twice in a row (two the bot could only note, two doubts or denials): the second
         # gets other words (domain.yml, `asked_again` variants), not the same bubble again.
         intent = intent_of(tracker)
         found["asked_again"] = intent in ASKED_AGAIN and ASKED_AGAIN[intent] in sent_last_turn(tracker)

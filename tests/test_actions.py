@@ -768,6 +768,7 @@ def with_earlier_turn(tracker: Tracker, *actions: str) -> Tracker:
     (("utter_ordinary_message",), "ordinary_message", True),
     (("utter_ordinary_message", "triage_form"), "ordinary_message", True),
     (("utter_doubt",), "doubt", True),
+    (("utter_denial", "triage_form"), "denial", True),
     (("utter_what_now",), "ordinary_message", False),
     (("utter_ordinary_message",), "ask_what_now", False),
     (("utter_ordinary_message",), "doubt", False),
@@ -780,7 +781,18 @@ def test_the_same_kind_of_message_twice_in_a_row_is_marked(before: tuple, intent
     assert found["asked_again"] is again
 
 
-@pytest.mark.parametrize("response", ["utter_ordinary_message", "utter_doubt"])
+@pytest.mark.parametrize("response", ["utter_ordinary_message", "utter_doubt", "utter_denial"])
+def test_one_variant_fits_each_state(response: str) -> None:
+    # Rasa picks at random among the conditional variants that match: they must exclude each other.
+    variants = [v for v in DOMAIN["responses"][response] if v.get("condition")]
+    for state, again, clear, lang in itertools.product(
+            ("no_case", "open", "critical"), (False, True), (False, True), ("zh", "en")):
+        slots = {"case_state": state, "asked_again": again, "checked_clear": clear, "language": lang}
+        fitting = [v for v in variants if all(slots.get(c["name"]) == c["value"] for c in v["condition"])]
+        assert len(fitting) <= 1, (response, slots)
+
+
+@pytest.mark.parametrize("response", ["utter_ordinary_message", "utter_doubt", "utter_denial"])
 def test_the_second_time_gets_other_words(response: str) -> None:
     variants = DOMAIN["responses"][response]
 
