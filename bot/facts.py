@@ -200,6 +200,22 @@ def check_linear(pattern: str, max_repeat: int, max_nested: int) -> None:
     walk(parsed, 1)
 
 
+UNKNOWN_DEF = re.compile(r"<<\w{1,40}>>")
+
+
+def expand_defs(pattern: str, defs: Mapping[str, str]) -> str:
+    """`<<name>>` replaced by the regex named in a `defs` table (knowledge/facts.yml, knowledge/scam_types.yml).
+
+    Raises ValueError for a name the table does not have."""
+    for _ in range(3):  # defs may use defs
+        for name, value in defs.items():
+            pattern = pattern.replace(f"<<{name}>>", f"(?:{value})")
+    unknown = UNKNOWN_DEF.search(pattern)
+    if unknown:
+        raise ValueError(f"unknown {unknown.group(0)} in {pattern!r}")
+    return pattern
+
+
 class _Compiler:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.defs: Dict[str, str] = {str(k): str(v) for k, v in (data.get("defs") or {}).items()}
@@ -207,12 +223,10 @@ class _Compiler:
         self.max_nested = int(data.get("max_nested_repeat", 400))
 
     def expand(self, pattern: str) -> str:
-        for _ in range(3):  # defs may use defs
-            for name, value in self.defs.items():
-                pattern = pattern.replace(f"<<{name}>>", f"(?:{value})")
-        if "<<" in pattern and re.search(r"<<\w{1,40}>>", pattern):
-            raise FactsRulesError(f"unknown <<name>> in {pattern!r}")
-        return pattern
+        try:
+            return expand_defs(pattern, self.defs)
+        except ValueError as error:
+            raise FactsRulesError(str(error)) from error
 
     def compile(self, pattern: Any, flags: int = re.MULTILINE) -> Pattern[str]:
         if not isinstance(pattern, str) or not pattern:

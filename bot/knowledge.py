@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 
 import yaml
 
-from bot.facts import ASKABLE_ACTS, EXPOSURES
+from bot.facts import ASKABLE_ACTS, EXPOSURES, expand_defs
 from bot.language import SUPPORTED
 
 SCAM_TYPE_IDS: Tuple[str, ...] = (
@@ -104,46 +104,30 @@ def _check_localized(value: Any, where: str) -> Localized:
     return value
 
 
-# `{{name}}` in a pattern stands for the regex named in the document's `fragments`: word
-# lists that several patterns share are written once.
-FRAGMENT_REFERENCE = re.compile(r"\{\{(\w+)\}\}")
-
-
-def _fragments(raw: Any) -> Dict[str, str]:
+def _defs(raw: Any) -> Dict[str, str]:
     if not isinstance(raw, Mapping):
-        raise KnowledgeError("fragments: needs a mapping of names to patterns")
-    fragments = {str(name): str(value) for name, value in raw.items()}
-    nested = sorted(name for name, value in fragments.items() if FRAGMENT_REFERENCE.search(value))
-    if nested:
-        raise KnowledgeError(f"fragments: a fragment cannot use another fragment: {nested}")
-    return fragments
+        raise KnowledgeError("defs: needs a mapping of names to patterns")
+    return {str(name): str(value) for name, value in raw.items()}
 
 
-def _expand(pattern: str, fragments: Mapping[str, str], where: str) -> str:
-    def replace(reference: re.Match[str]) -> str:
-        name = reference.group(1)
-        if name not in fragments:
-            raise KnowledgeError(f"{where}: unknown fragment {{{{{name}}}}}")
-        return fragments[name]
-
-    return FRAGMENT_REFERENCE.sub(replace, pattern)
-
-
-def _compile(patterns: Any, where: str, fragments: Mapping[str, str]) -> Tuple[Pattern[str], ...]:
+def _compile(patterns: Any, where: str, defs: Mapping[str, str]) -> Tuple[Pattern[str], ...]:
     if not isinstance(patterns, list) or not patterns:
         raise KnowledgeError(f"{where}: needs a non-empty list of patterns")
-    expanded = [_expand(str(p), fragments, where) for p in patterns]
+    try:
+        expanded = [expand_defs(str(p), defs) for p in patterns]
+    except ValueError as error:
+        raise KnowledgeError(f"{where}: {error}") from error
     try:
         return tuple(re.compile(p, re.IGNORECASE) for p in expanded)
     except re.error as error:
         raise KnowledgeError(f"{where}: bad pattern: {error}") from error
 
 
-def _red_flags(raw: Any, where: str, fragments: Mapping[str, str]) -> Tuple[RedFlag, ...]:
+def _red_flags(raw: Any, where: str, defs: Mapping[str, str]) -> Tuple[RedFlag, ...]:
     return tuple(
         RedFlag(
             id=str(flag["id"]),
-            patterns=_compile(flag.get("patterns"), f"{where}.{flag['id']}", fragments),
+            patterns=_compile(flag.get("patterns"), f"{where}.{flag['id']}", defs),
             why=_check_localized(flag.get("why"), f"{where}.{flag['id']}.why"),
             do_now=_check_localized(flag["do_now"], f"{where}.{flag['id']}.do_now") if "do_now" in flag else None,
         )
@@ -151,7 +135,7 @@ def _red_flags(raw: Any, where: str, fragments: Mapping[str, str]) -> Tuple[RedF
     )
 
 
-def _scam_type(raw: Mapping[str, Any], fragments: Mapping[str, str]) -> ScamType:
+def _scam_type(raw: Mapping[str, Any], defs: Mapping[str, str]) -> ScamType:
     where = f"types.{raw.get('id')}"
     texts = {
         key: _check_localized(raw.get(key), f"{where}.{key}")
@@ -168,15 +152,16 @@ def _scam_type(raw: Mapping[str, Any], fragments: Mapping[str, str]) -> ScamType
     }
     return ScamType(
         id=str(raw["id"]),
-        red_flags=_red_flags(raw.get("red_flags"), f"{where}.red_flags", fragments),
+        red_flags=_red_flags(raw.get("red_flags"), f"{where}.red_flags", defs),
         **texts,
     )
 
 
 def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) -> Knowledge:
     """Validate the loaded scam types and chat messages and build the typed view of them."""
-    fragments = _fragments(document.get("fragments") or {})
-    types = {str(t["id"]): _scam_type(t, fragments) for t in document.get("types") or []}
+    # Regex pieces several patterns share, named once (`<<name>>`, as in knowledge/facts.yml).
+    defs = _defs(document.get("defs") or {})
+    types = {str(t["id"]): _scam_type(t, defs) for t in document.get("types") or []}
     if tuple(types) != SCAM_TYPE_IDS:
         raise KnowledgeError(f"types must be exactly {SCAM_TYPE_IDS}, got {tuple(types)}")
     signals = document.get("loss_signals") or {}
@@ -210,14 +195,14 @@ def parse_knowledge(document: Mapping[str, Any], messages: Mapping[str, Any]) ->
     cues = messages.get("story_cues") or {}
     knowledge = Knowledge(
         types=types,
-        shared_red_flags=_red_flags(document.get("shared_red_flags"), "shared_red_flags", fragments),
-        loss_signals={s: _compile(signals.get(s), f"loss_signals.{s}", fragments) for s in LOSS_SIGNALS},
+        shared_red_flags=_red_flags(document.get("shared_red_flags"), "shared_red_flags", defs),
+        loss_signals={s: _compile(signals.get(s), f"loss_signals.{s}", defs) for s in LOSS_SIGNALS},
         risk_levels=risk_levels,
         reporting=reporting,
         general=general,
         chat=chat,
         triage_questions=questions,
-        story_cues={kind: _compile(cues.get(kind), f"story_cues.{kind}", fragments) for kind in STORY_CUES},
+        story_cues={kind: _compile(cues.get(kind), f"story_cues.{kind}", defs) for kind in STORY_CUES},
     )
     flag_ids = [f.id for f in knowledge.shared_red_flags] + [
         f.id for t in types.values() for f in t.red_flags

@@ -51,26 +51,22 @@ def test_knowledge_rejects_a_broken_edit() -> None:
         parse_knowledge(renamed, MESSAGES)
 
 
-def test_knowledge_fragments_are_written_once_and_checked() -> None:
-    with_fragment = copy.deepcopy(SCAM_TYPES)
-    with_fragment["fragments"] = {**with_fragment["fragments"], "pay_words": "(转账|汇款)"}
-    with_fragment["types"][0]["red_flags"][0]["patterns"] = ["先{{pay_words}}再说"]
-    flag = parse_knowledge(with_fragment, MESSAGES).types[SCAM_TYPE_IDS[0]].red_flags[0]
-    assert [p.pattern for p in flag.patterns] == ["先(转账|汇款)再说"]
+def test_knowledge_defs_are_written_once_and_checked() -> None:
+    with_def = copy.deepcopy(SCAM_TYPES)
+    with_def["defs"] = {**with_def["defs"], "pay_words": "转账|汇款", "pay_first": "先<<pay_words>>"}
+    with_def["types"][0]["red_flags"][0]["patterns"] = ["<<pay_first>>再说"]
+    flag = parse_knowledge(with_def, MESSAGES).types[SCAM_TYPE_IDS[0]].red_flags[0]
+    assert [p.pattern for p in flag.patterns] == ["(?:先(?:转账|汇款))再说"]
     assert [m.group(0) for m in flag.matches("他让我先汇款再说")] == ["先汇款再说"]
-    unknown = copy.deepcopy(with_fragment)
-    unknown["types"][0]["red_flags"][0]["patterns"] = ["{{no_such_words}}"]
-    with pytest.raises(KnowledgeError, match="unknown fragment"):
+    unknown = copy.deepcopy(with_def)
+    unknown["types"][0]["red_flags"][0]["patterns"] = ["<<no_such_words>>"]
+    with pytest.raises(KnowledgeError, match="unknown <<no_such_words>>"):
         parse_knowledge(unknown, MESSAGES)
-    nested = copy.deepcopy(with_fragment)
-    nested["fragments"]["pay_words"] = "{{job_bait_zh}}"
-    with pytest.raises(KnowledgeError, match="cannot use another fragment"):
-        parse_knowledge(nested, MESSAGES)
 
 
-def test_shipped_patterns_use_only_known_fragments() -> None:
+def test_shipped_patterns_use_only_known_defs() -> None:
     patterns = [p.pattern for t in KB.types.values() for f in t.red_flags for p in f.patterns]
-    assert patterns and not any("{{" in p for p in patterns)
+    assert patterns and not any("<<" in p for p in patterns)
 
 
 @pytest.mark.parametrize("text, language", [
