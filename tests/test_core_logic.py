@@ -241,6 +241,25 @@ def test_the_verdict_models_fitted_side_by_side_equal_each_fitted_alone() -> Non
     np.testing.assert_allclose(models["typer"].coef_, typer.coef_, rtol=0, atol=1e-12)
 
 
+def test_the_threaded_multinomial_fit_finds_scikit_learns_weights() -> None:
+    from bot.nlu.threaded_lbfgs import fit_multinomial
+
+    rng = np.random.default_rng(0)
+    features = csr_matrix(rng.random((600, 300)) * (rng.random((600, 300)) > 0.9))
+    labels = np.array([f"intent_{i % 5}" for i in range(600)])
+    labels[rng.random(600) < 0.3] = "intent_0"  # unbalanced, so the class weights matter
+
+    def model() -> LogisticRegression:
+        return LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced", random_state=0)
+
+    reference = model().fit(features, labels)
+    threaded = fit_multinomial(model(), features, labels, threads=3)
+    assert list(threaded.classes_) == list(reference.classes_)
+    np.testing.assert_allclose(threaded.coef_, reference.coef_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(threaded.intercept_, reference.intercept_, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(threaded.predict_proba(features), reference.predict_proba(features), atol=1e-6)
+
+
 def test_the_tokenizer_reads_the_first_max_chars_and_leaves_the_message_whole() -> None:
     from rasa.shared.nlu.training_data.message import Message
 

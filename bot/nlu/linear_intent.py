@@ -20,11 +20,13 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from bot.nlu.coefficients import column_major
+from bot.nlu.threaded_lbfgs import fit_multinomial
 
 
 @DefaultV1Recipe.register(
@@ -39,6 +41,8 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             "max_iter": 3000,
             # Weight of the dense sentence vector next to the L2-normalised counts.
             "dense_weight": 2.0,
+            # Threads the training's loss and gradient are computed in (bot/nlu/threaded_lbfgs.py).
+            "training_threads": 2,
         }
 
     def __init__(self, config: Dict[str, Any], name: str, model_storage: Any, resource: Any) -> None:
@@ -51,6 +55,14 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             solver=self.config["solver"],
             tol=self.config["tol"],
         )
+
+    def train(self, training_data: TrainingData) -> Resource:
+        features, labels = self._create_training_matrix(training_data)
+        if features.shape[0] == 0:
+            return self._resource
+        fit_multinomial(self.clf, features, labels, threads=self.config["training_threads"])
+        self.persist()
+        return self._resource
 
     # A fixed file name: Rasa's parent class names the file after the graph node, so a
     # component restored from the training cache under another node name cannot be found.
