@@ -223,24 +223,6 @@ def test_the_verdict_models_are_fitted_column_major() -> None:
     assert models["typer"].coef_.T.flags.c_contiguous and models["detector"].coef_.T.flags.c_contiguous
 
 
-def test_the_verdict_models_fitted_side_by_side_equal_each_fitted_alone() -> None:
-    config = {**ScamVerdictClassifier.get_default_config(), "min_df": 1}
-    texts = ["请把钱转到安全账户", "今晚一起吃饭吗", "刷单返利 先垫付", "快递到了 取件码1234",
-             "稳赚不赔 带你炒股", "明天开会", "you won a prize, pay the fee", "see you at lunch"]
-    types = ["impersonate_official", None, "order_brushing", None, "investment", None, "other", None]
-    models = fit_models(texts, types, np.zeros((len(texts), 0)), config)
-    ngrams = models["vectorizer"].transform(texts)
-    is_scam = np.array([t is not None for t in types]).astype(int)
-    alone = LogisticRegression(C=config["detector_C"], class_weight=config["class_weight"], max_iter=3000,
-                               random_state=config["random_state"]).fit(ngrams, is_scam)
-    # transform() and the training's fit_transform() differ in the last bit of a few weights
-    np.testing.assert_allclose(models["detector"].coef_, alone.coef_, rtol=0, atol=1e-12)
-    rows = np.flatnonzero(is_scam)
-    typer = LogisticRegression(C=config["type_C"], class_weight="balanced", max_iter=3000,
-                               random_state=config["random_state"]).fit(ngrams[rows], [types[i] for i in rows])
-    np.testing.assert_allclose(models["typer"].coef_, typer.coef_, rtol=0, atol=1e-12)
-
-
 def test_the_threaded_multinomial_fit_finds_scikit_learns_weights() -> None:
     from bot.nlu.threaded_lbfgs import fit_multinomial
 

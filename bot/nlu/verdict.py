@@ -21,7 +21,6 @@ gets `ordinary_message` (whose action reads the verdict). Other intents
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -132,24 +131,14 @@ def fit_models(
     detector = LogisticRegression(
         C=config["detector_C"], class_weight=config["class_weight"], max_iter=3000,
         random_state=config["random_state"],
-    )
+    ).fit(with_dense(ngrams, dense, config["detector_dense_weight"]), is_scam.astype(int))
     scam_rows = np.flatnonzero(is_scam)
     typer = LogisticRegression(
         C=config["type_C"], class_weight="balanced", max_iter=3000, random_state=config["random_state"],
+    ).fit(
+        with_dense(ngrams[scam_rows], dense[scam_rows] if dense.shape[1] else dense, config["dense_weight"]),
+        [scam_types[i] for i in scam_rows],
     )
-    # The two fits are independent and their sparse products release the GIL: side by side they take
-    # the time of the longer one on two cores.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        fitted = [
-            pool.submit(detector.fit, with_dense(ngrams, dense, config["detector_dense_weight"]), is_scam.astype(int)),
-            pool.submit(
-                typer.fit,
-                with_dense(ngrams[scam_rows], dense[scam_rows] if dense.shape[1] else dense, config["dense_weight"]),
-                [scam_types[i] for i in scam_rows],
-            ),
-        ]
-        for future in fitted:
-            future.result()
     return {"vectorizer": vectorizer, "detector": column_major(detector), "typer": column_major(typer)}
 
 
