@@ -26,14 +26,15 @@ from sklearn.utils.class_weight import compute_class_weight
 def fit_multinomial(model: LogisticRegression, features: csr_matrix, labels: Sequence[str],
                     threads: int = 2) -> LogisticRegression:
     """Fits `model` (lbfgs, multinomial, with an intercept) in place and returns it."""
-    classes, encoded = np.unique(np.asarray(labels), return_inverse=True)
+    label_array = np.asarray(labels)
+    classes, encoded = np.unique(label_array, return_inverse=True)
     if classes.size <= 2 or threads < 2 or model.solver != "lbfgs" or not model.fit_intercept:
         return model.fit(features, labels)
     features = csr_matrix(features, dtype=np.float64)
     targets = encoded.astype(np.float64)
     weights = np.ones(features.shape[0])
     if model.class_weight is not None:
-        weights *= compute_class_weight(model.class_weight, classes=classes, y=np.asarray(labels))[encoded]
+        weights *= compute_class_weight(model.class_weight, classes=classes, y=label_array)[encoded]
     loss = LinearModelLoss(base_loss=HalfMultinomialLoss(n_classes=classes.size), fit_intercept=True)
     bounds = np.linspace(0, features.shape[0], threads + 1).astype(int)
     blocks = [(features[a:b], np.ascontiguousarray(targets[a:b]), np.ascontiguousarray(weights[a:b]))
