@@ -4,9 +4,11 @@ Every door must answer 2xx in its documented shape or a 4xx with a JSON error
 (bot/channels/http.py), never a 5xx, a hang or a reset connection; the server
 stays up and its memory bounded. test_contract.py holds the fixed examples.
 
-Every request also has a time budget: REQUEST_BUDGET_S of server time (the CPU time the Rasa server
-and the action server spend on it, so a busy machine does not count) for any input within the
-documented limits, and for the refusals above them.
+Every request also has a time budget of server time (the CPU time the Rasa server and the action
+server spend on it, so a busy machine does not count) for any input within the documented limits,
+and for the refusals above them: REQUEST_BUDGET_S, or BUDGET_TIMES_ORDINARY times what an ordinary
+message of the longest allowed length costs the same door on this machine when that is more. A slow
+machine raises both alike; a pattern that backtracks raises only the worst case.
 Besides the generated input, each door gets the worst cases tests/worst_case.py generates for every
 pattern family (long runs of digits, spaces, separators, repeated keywords) at the text limit, and
 metadata up to the body limit. The slowest request per door and family lands in
@@ -53,6 +55,11 @@ FEW = settings(HOSTILE, max_examples=20)
 TIMEOUT_S = 60
 MAX_RSS_GROWTH_MB = 300
 REQUEST_BUDGET_S = 1.0
+BUDGET_TIMES_ORDINARY = 3.0
+# An everyday message at the text limit: the yardstick a worst case is measured against.
+ORDINARY_LONG = ("明天上午十点在三楼会议室开会，请带上上周的报表。周五下班后一起吃饭吗？"
+                 "Your parcel is at the front desk, please pick it up before 6 pm. ")
+_ordinary_s: Dict[str, float] = {}  # door -> median server time of an ordinary long message
 SUMMARY = Path(__file__).resolve().parent.parent / "results" / "hostile" / "summary.md"
 # (door, family) -> (slowest seconds, requests, what it was)
 _timings: Dict[Tuple[str, str], Tuple[float, int, str]] = {}
@@ -119,8 +126,9 @@ def send(assistant: LiveAssistant, door: Door, data: bytes, content_type: Option
          headers: Optional[Dict[str, Any]] = None, family: Optional[str] = None,
          label: Optional[str] = None) -> requests.Response:
     """POST raw bytes; a hang or a reset connection fails the test through requests' exception, a
-    request slower than REQUEST_BUDGET_S through the budget. `family`: what the time is recorded
+    request slower than budget_s through the budget. `family`: what the time is recorded
     under (default: the test's name)."""
+    budget = budget_s(assistant, door)
     cpu_before = server_cpu_seconds()
     response = requests.post(
         assistant.url + door.path, data=data, timeout=TIMEOUT_S,
@@ -130,11 +138,39 @@ def send(assistant: LiveAssistant, door: Door, data: bytes, content_type: Option
     family = family or os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split("[")[0].split(" ")[0]
     record(door.name, family, seconds, f"{label + ', ' if label else ''}{len(data)} bytes, {response.status_code}, "
            f"{response.elapsed.total_seconds():.2f} s to the headers")
-    assert seconds < REQUEST_BUDGET_S, (
-        f"{door.name} took {seconds:.2f} s of server time (budget {REQUEST_BUDGET_S} s) for {len(data)} bytes: "
+    assert seconds < budget, (
+        f"{door.name} took {seconds:.2f} s of server time (budget {budget:.2f} s) for {len(data)} bytes: "
         f"{data[:80]!r}"
     )
     return response
+
+
+def budget_s(assistant: LiveAssistant, door: Door) -> float:
+    """The server time a request to `door` may take on this machine (see the module's docstring)."""
+    return max(REQUEST_BUDGET_S, BUDGET_TIMES_ORDINARY * _ordinary_s[door.name])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ordinary_costs(assistant: LiveAssistant, rss_before: int) -> None:
+    """What an ordinary message at the text limit costs each door, once rss_before has warmed the
+    server up: the first requests after a start pay for one-time work (graph tracing, connections)."""
+    for door in DOORS:
+        costs = []
+        for _ in range(3):
+            before = server_cpu_seconds()
+            response = post_text(assistant, door, ordinary_long_text())
+            costs.append(server_cpu_seconds() - before)
+            assert_answered(response, door)
+        _ordinary_s[door.name] = sorted(costs)[1]
+
+
+def ordinary_long_text() -> str:
+    return (ORDINARY_LONG * (MAX_TEXT_CHARS // len(ORDINARY_LONG) + 1))[:MAX_TEXT_CHARS]
+
+
+def post_text(assistant: LiveAssistant, door: Door, text: str) -> requests.Response:
+    return requests.post(assistant.url + door.path, data=dumps(door.body(text), ascii_only=False),
+                         timeout=TIMEOUT_S, headers=door.headers(assistant))
 
 
 def server_cpu_seconds() -> float:
@@ -163,7 +199,10 @@ def timing_summary(rss_before: int) -> Any:
     if not _timings:
         return
     lines = ["# Slowest request per door and input family (tests/test_hostile.py)", "",
-             f"Server time: CPU seconds of the Rasa and action servers per request; budget {REQUEST_BUDGET_S} s.",
+             "Server time: CPU seconds of the Rasa and action servers per request. Budget per door: "
+             + ", ".join(f"{door} {max(REQUEST_BUDGET_S, BUDGET_TIMES_ORDINARY * ordinary):.2f} s "
+                         f"(an ordinary message at the text limit: {ordinary:.3f} s)"
+                         for door, ordinary in sorted(_ordinary_s.items())) + ".",
              "The wall time to the response headers (on loopback) is given beside the slowest request.", "",
              "| door | family | slowest s | requests | slowest request |", "|---|---|---|---|---|"]
     for (door, family), (seconds, count, what) in sorted(_timings.items()):
@@ -229,11 +268,10 @@ def rss_kb(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def rss_before(assistant: LiveAssistant) -> int:
-    """The server's RSS before this module's barrage (warmed up by one message to each door)."""
-    assistant.analyze("先热身一下")
+    """The server's RSS before this module's barrage, warmed up by a short and a long message to each door."""
     for door in DOORS:
-        requests.post(assistant.url + door.path, data=dumps(door.body("先热身一下")), headers=door.headers(assistant),
-                      timeout=TIMEOUT_S)
+        for text in ("先热身一下", "my parcel arrived, thanks", ordinary_long_text()):
+            assert_answered(post_text(assistant, door, text), door)
     return rss_kb(assistant.server_pid)
 
 
@@ -638,7 +676,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_buffered(assistant: LiveA
     seconds = time.monotonic() - started
     record(door.name, "body_over_limit", seconds, "Content-Length 50 MB, 1 KB sent")
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert b'"body_too_large"' in answer and seconds < REQUEST_BUDGET_S, (seconds, answer[:300])
+    assert b'"body_too_large"' in answer and seconds < budget_s(assistant, door), (seconds, answer[:300])
 
 
 @pytest.mark.parametrize("door", DOORS, ids=lambda d: d.name)
