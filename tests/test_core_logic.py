@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +23,11 @@ from bot.nlu.verdict import (
     classifier_top,
     decide,
     fit_models,
+    predict,
     raised_by_intent,
     routed_intent,
 )
+from bot.nlu.verdict_storage import load_models, save_models
 from bot.timeparse import minutes_ago
 
 KB = load_knowledge()
@@ -221,6 +224,24 @@ def test_the_verdict_models_are_fitted_column_major() -> None:
     types = ["impersonate_official", None, "order_brushing", None, "investment", None]
     models = fit_models(texts, types, np.zeros((len(texts), 0)), config)
     assert models["typer"].coef_.T.flags.c_contiguous and models["detector"].coef_.T.flags.c_contiguous
+
+
+def test_the_verdict_models_load_back_predicting_exactly_the_same(tmp_path: Path) -> None:
+    config = {**ScamVerdictClassifier.get_default_config(), "min_df": 1}
+    texts = ["请把钱转到安全账户", "今晚一起吃饭吗", "刷单返利 先垫付", "快递到了 取件码1234",
+             "稳赚不赔 带你炒股", "明天开会", "Move your savings to a safe account now", "see you at lunch"]
+    types = ["impersonate_official", None, "order_brushing", None, "investment", None, "impersonate_official", None]
+    dense = np.random.default_rng(0).random((len(texts), 8))
+    models = fit_models(texts, types, dense, config)
+    save_models(models, tmp_path)
+    loaded = load_models(tmp_path)
+    unseen = ["转账到安全账户", "lunch at noon?", "", "“" * 500, "稳赚 刷单 safe"]
+    unseen_dense = np.random.default_rng(1).random((len(unseen), 8))
+    raw, types_before = predict(models, unseen, unseen_dense, config)
+    raw_after, types_after = predict(loaded, unseen, unseen_dense, config)
+    np.testing.assert_array_equal(raw_after, raw)
+    assert types_after == types_before
+    assert loaded["typer"].coef_.T.flags.c_contiguous and loaded["detector"].coef_.T.flags.c_contiguous
 
 
 def test_the_threaded_multinomial_fit_finds_scikit_learns_weights() -> None:

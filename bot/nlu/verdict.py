@@ -24,7 +24,6 @@ import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
-import skops.io as sio
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -41,14 +40,12 @@ from bot.analysis import NO_SCAM, SCAM, SCAM_INTENT_PREFIX, UNSURE, scam_type_of
 from bot.facts import EXPOSURES, Facts, extract_facts
 from bot.language import detect_language
 from bot.nlu.coefficients import column_major
+from bot.nlu.verdict_storage import load_models, save_models
 
 VERDICT = "verdict"
 ORDINARY_INTENT = "ordinary_message"
 # Intents a scam verdict may replace: a story the intent classifier did not take for a scam.
 PROMOTABLE_INTENTS = (ORDINARY_INTENT, "nlu_fallback", "out_of_scope")
-MODEL_FILE = "verdict.skops"
-# skops refuses unknown types on load; the vectorizer keeps its IDF as a sparse matrix.
-TRUSTED_TYPES = ["scipy.sparse._csr.csr_matrix"]
 
 
 def calibrated(raw: float, slope: float, intercept: float) -> float:
@@ -232,9 +229,7 @@ class ScamVerdictClassifier(GraphComponent):
     ) -> ScamVerdictClassifier:
         cls.validate_config(config)
         with model_storage.read_from(resource) as model_dir:
-            models = sio.load(model_dir / MODEL_FILE, trusted=TRUSTED_TYPES)
-        for name in ("detector", "typer"):
-            column_major(models[name])
+            models = load_models(model_dir)
         return cls(config, model_storage, resource, models)
 
     # Training -------------------------------------------------------------------------
@@ -267,7 +262,7 @@ class ScamVerdictClassifier(GraphComponent):
             self._config,
         )
         with self._model_storage.write_to(self._resource) as model_dir:
-            sio.dump(self._models, model_dir / MODEL_FILE)
+            save_models(self._models, model_dir)
         return self._resource
 
     # Inference ------------------------------------------------------------------------
