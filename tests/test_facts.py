@@ -640,11 +640,11 @@ def test_times_and_amounts_are_linear_too() -> None:
     from bot.timeparse import minutes_ago
 
     for text in ("1" + " " * 5000, "0" * 5000, "十" * 5000, "我" + " " * 5000):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: another job on the machine does not count
         minutes_ago(text)
         parse_amount(text)
         find_times(text, NOW)
-        assert time.perf_counter() - start < 0.2
+        assert time.process_time() - start < 0.2
 
 
 @pytest.mark.parametrize("pattern", [r"(a+)+", r"\d+", r"(.*)*", r".*x", r"(?:ab{0,50}){0,50}", r"(a)\1"])

@@ -7,8 +7,10 @@ stays up and its memory bounded. test_contract.py holds the fixed examples.
 Every request also has a time budget of server time (the CPU time the Rasa server and the action
 server spend on it, so a busy machine does not count) for any input within the documented limits,
 and for the refusals above them: REQUEST_BUDGET_S, or BUDGET_TIMES_ORDINARY times what an ordinary
-message of the longest allowed length costs the same door on this machine when that is more. A slow
-machine raises both alike; a pattern that backtracks raises only the worst case.
+message of the longest allowed length, all short words, costs the same door on this machine when that
+is more. A slow machine raises both alike; a pattern that backtracks raises only the worst case.
+A request over budget is tried again (send): only the fastest try counts, since a one-off is not
+what a backtracking pattern costs.
 Besides the generated input, each door gets the worst cases tests/worst_case.py generates for every
 pattern family (long runs of digits, spaces, separators, repeated keywords) at the text limit, and
 metadata up to the body limit. The slowest request per door and family lands in
@@ -56,9 +58,10 @@ TIMEOUT_S = 60
 MAX_RSS_GROWTH_MB = 300
 REQUEST_BUDGET_S = 1.0
 BUDGET_TIMES_ORDINARY = 3.0
-# An everyday message at the text limit: the yardstick a worst case is measured against.
-ORDINARY_LONG = ("明天上午十点在三楼会议室开会，请带上上周的报表。周五下班后一起吃饭吗？"
-                 "Your parcel is at the front desk, please pick it up before 6 pm. ")
+RETRIES_OVER_BUDGET = 2
+# An everyday message at the text limit, the yardstick a worst case is measured against: short words
+# between punctuation, as many tokens as a message of that length has (each pipeline step is linear in them).
+ORDINARY_LONG = "嗯，好的，行。对！是吗？哈哈，明天见。ok, yes, 1, 2, sure! 到了，收到。"
 _ordinary_s: Dict[str, float] = {}  # door -> median server time of an ordinary long message
 SUMMARY = Path(__file__).resolve().parent.parent / "results" / "hostile" / "summary.md"
 # (door, family) -> (slowest seconds, requests, what it was)
@@ -127,14 +130,20 @@ def send(assistant: LiveAssistant, door: Door, data: bytes, content_type: Option
          label: Optional[str] = None) -> requests.Response:
     """POST raw bytes; a hang or a reset connection fails the test through requests' exception, a
     request slower than budget_s through the budget. `family`: what the time is recorded
-    under (default: the test's name)."""
+    under (default: the test's name).
+
+    A request over budget is measured again (up to RETRIES_OVER_BUDGET times, as a new sender, and
+    only for the default client, whose requests no rate limit counts): a backtracking pattern is slow
+    every time, a one-off (a garbage collection, another process on the machine) is not. The
+    fastest try counts."""
     budget = budget_s(assistant, door)
-    cpu_before = server_cpu_seconds()
-    response = requests.post(
-        assistant.url + door.path, data=data, timeout=TIMEOUT_S,
-        headers={**door.headers(assistant, content_type), **(headers or {})},
-    )
-    seconds = server_cpu_seconds() - cpu_before
+    response, seconds = timed_post(assistant, door, data, content_type, headers)
+    for _ in range(RETRIES_OVER_BUDGET if headers is None else 0):
+        if seconds < budget:
+            break
+        again, again_seconds = timed_post(assistant, door, as_new_sender(data), content_type, None)
+        assert again.status_code == response.status_code, (response.status_code, again.status_code)
+        seconds = min(seconds, again_seconds)
     family = family or os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split("[")[0].split(" ")[0]
     record(door.name, family, seconds, f"{label + ', ' if label else ''}{len(data)} bytes, {response.status_code}, "
            f"{response.elapsed.total_seconds():.2f} s to the headers")
@@ -143,6 +152,27 @@ def send(assistant: LiveAssistant, door: Door, data: bytes, content_type: Option
         f"{data[:80]!r}"
     )
     return response
+
+
+def timed_post(assistant: LiveAssistant, door: Door, data: bytes, content_type: Optional[str],
+               headers: Optional[Dict[str, Any]]) -> Tuple[requests.Response, float]:
+    cpu_before = server_cpu_seconds()
+    response = requests.post(
+        assistant.url + door.path, data=data, timeout=TIMEOUT_S,
+        headers={**door.headers(assistant, content_type), **(headers or {})},
+    )
+    return response, server_cpu_seconds() - cpu_before
+
+
+def as_new_sender(data: bytes) -> bytes:
+    """The same body from a new sender id, so a retry starts a conversation like the first try did."""
+    try:
+        sender = json.loads(data).get("sender")
+    except (ValueError, AttributeError):
+        return data
+    if not isinstance(sender, str) or not sender:
+        return data
+    return data.replace(json.dumps(sender).encode(), json.dumps(uuid.uuid4().hex).encode(), 1)
 
 
 def budget_s(assistant: LiveAssistant, door: Door) -> float:
