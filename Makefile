@@ -93,8 +93,10 @@ LOAD_USERS ?= 16
 load: $(MODEL) system-deps
 	$(BIN)/python bench/load.py --seconds $(LOAD_SECONDS) --users $(LOAD_USERS) --out results/load
 
+# Two jobs at a time: the machine has 2 cores and most checks keep one busy; the checks write to
+# results/ folders of their own. --output-sync keeps each check's output together.
 test: setup system-deps
-	$(MAKE) check
+	$(MAKE) --jobs=2 --output-sync=target check
 
 clean:
 	rm -rf models results var .pytest_cache .mypy_cache .ruff_cache
