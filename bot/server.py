@@ -13,6 +13,7 @@ argument is `rasa run`'s:
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -39,7 +40,8 @@ def api_token() -> Optional[str]:
 
 
 def serve_with_api_from_environment(token: Optional[str]) -> None:
-    """Rasa's serve_application, with the API switched and keyed from `token` whatever the arguments say."""
+    """Rasa's serve_application, with the API switched and keyed from `token` whatever the arguments say,
+    and what start-up loaded frozen out of the garbage collector once the server runs."""
     import rasa.core.run
 
     original = rasa.core.run.serve_application
@@ -47,9 +49,20 @@ def serve_with_api_from_environment(token: Optional[str]) -> None:
     @functools.wraps(original)
     def serve(*args: Any, **kwargs: Any) -> None:
         kwargs.update(enable_api=token is not None, auth_token=token, jwt_secret=None, jwt_private_key=None)
+        kwargs["server_listeners"] = [*(kwargs.get("server_listeners") or []),
+                                      (freeze_what_start_up_loaded, "after_server_start")]
         original(*args, **kwargs)
 
     rasa.core.run.serve_application = serve
+
+
+async def freeze_what_start_up_loaded(app: Any, loop: Any) -> None:
+    """Moves what start-up built (the model, Rasa, TensorFlow) out of the collector's generations: each
+    full collection walked all of it, 0.3 s of CPU landing on whichever request triggered it (measured
+    3 December 2026; gc.collect() after Agent.load). Sanic runs after_server_start listeners after every
+    before_server_start one, Rasa's model loading included."""
+    gc.collect()
+    gc.freeze()
 
 
 def check_action_responses_against_a_checked_schema() -> None:

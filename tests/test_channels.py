@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import uuid
 
 import pytest
 import requests
-from sanic import Blueprint
 
-from bot.channels.http import MAX_BODY_BYTES, MAX_TEXT_CHARS, freeze_after_start
+from bot.channels.http import MAX_BODY_BYTES, MAX_TEXT_CHARS
 from bot.knowledge import load_knowledge, localized
 from tests.conftest import LiveAssistant
 
@@ -214,17 +211,3 @@ def test_faq_answer_is_selected_only_for_faq_questions(assistant: LiveAssistant)
     report = _parse(assistant, "自称公安局的民警说我涉嫌洗钱，要我把存款转到安全账户")
     assert report["intent"]["name"].startswith("scam_"), report["intent"]
     assert "faq" not in (report.get("response_selector") or {})
-
-
-def test_what_start_up_loaded_leaves_the_garbage_collector_after_the_model_loads() -> None:
-    """The listener runs after Rasa's model loading (after_server_start) and freezes what exists then."""
-    blueprint = Blueprint("freeze_test")
-    freeze_after_start(blueprint)
-    [listener] = [f.listener for f in blueprint._future_listeners if f.event == "after_server_start"]
-    loaded = [{"weight": i} for i in range(10_000)]  # stands for the model's objects
-    gc.unfreeze()
-    try:
-        asyncio.run(listener(None, None))
-        assert gc.get_freeze_count() >= len(loaded)
-    finally:
-        gc.unfreeze()

@@ -21,7 +21,6 @@ from bot.channels.http import (
     RequestRejected,
     bearer_token_matches,
     error_response,
-    freeze_after_start,
     json_object,
     optional_lang,
     refuse_other_methods,
@@ -104,7 +103,6 @@ class HotlineInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("hotline", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
-        freeze_after_start(blueprint)
 
         @blueprint.route("/", methods=["GET"])
         async def console(request: Request) -> HTTPResponse:

@@ -6,7 +6,6 @@ so callers never have to parse HTML error pages.
 
 from __future__ import annotations
 
-import gc
 import hmac
 import json
 import re
@@ -146,18 +145,6 @@ def limit_request_size(blueprint: Blueprint) -> None:
         if app.config.REQUEST_MAX_SIZE > MAX_BODY_BYTES:
             app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
         app.error_handler.add(PayloadTooLarge, _body_too_large)
-
-
-def freeze_after_start(blueprint: Blueprint) -> None:
-    """Once the model is loaded, what start-up built (the model, Rasa, TensorFlow) leaves the garbage
-    collector's generations: each full collection walked all of it, 0.3 s of CPU landing on whichever
-    request triggered it (measured 3 December 2026; gc.collect() after Agent.load). Sanic runs this after
-    every before_server_start listener, Rasa's model loading included."""
-
-    @blueprint.listener("after_server_start")
-    async def freeze_loaded_objects(app: Any, _: Any) -> None:
-        gc.collect()
-        gc.freeze()
 
 
 def _too_large() -> RequestRejected:

@@ -22,7 +22,6 @@ from sanic.response import HTTPResponse
 from bot.channels.http import (
     RequestRejected,
     error_response,
-    freeze_after_start,
     is_unicode,
     json_object,
     known_metadata,
@@ -105,7 +104,6 @@ class RestWebhookInput(RestInput):
         sender_id_key()  # fails at start-up, not at the first message
         limits = shared_rate_limits()  # likewise
         limit_request_size(blueprint)
-        freeze_after_start(blueprint)
 
         @blueprint.middleware("request")
         async def check_request(request: Request) -> Optional[HTTPResponse]:

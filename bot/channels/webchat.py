@@ -16,7 +16,6 @@ from sanic.response import HTTPResponse
 
 from bot.channels.http import (
     RequestRejected,
-    freeze_after_start,
     json_object,
     known_metadata,
     limit_request_size,
@@ -90,7 +89,6 @@ class WebchatInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("webchat", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
         limit_request_size(blueprint)
-        freeze_after_start(blueprint)
         sender_id_key()  # fails at start-up, not at the first message
 
         @blueprint.route("/", methods=["GET"])
