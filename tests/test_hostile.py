@@ -61,7 +61,8 @@ BUDGET_TIMES_ORDINARY = 3.0
 RETRIES_OVER_BUDGET = 2
 # An everyday message at the text limit, the yardstick a worst case is measured against: short words
 # between punctuation, as many tokens as a message of that length has (each pipeline step is linear in them).
-ORDINARY_LONG = "嗯，好的，行。对！是吗？哈哈，明天见。ok, yes, 1, 2, sure! 到了，收到。"
+ORDINARY_PIECE = "嗯，好的，行。对！是吗？哈哈，明天见。ok, yes, 1, 2, sure! 到了，收到。"
+ORDINARY_LONG = (ORDINARY_PIECE * (MAX_TEXT_CHARS // len(ORDINARY_PIECE) + 1))[:MAX_TEXT_CHARS]
 _ordinary_s: Dict[str, float] = {}  # door -> median server time of an ordinary long message
 SUMMARY = Path(__file__).resolve().parent.parent / "results" / "hostile" / "summary.md"
 # (door, family) -> (slowest seconds, requests, what it was)
@@ -188,14 +189,10 @@ def ordinary_costs(assistant: LiveAssistant, rss_before: int) -> None:
         costs = []
         for _ in range(3):
             before = server_cpu_seconds()
-            response = post_text(assistant, door, ordinary_long_text())
+            response = post_text(assistant, door, ORDINARY_LONG)
             costs.append(server_cpu_seconds() - before)
             assert_answered(response, door)
         _ordinary_s[door.name] = sorted(costs)[1]
-
-
-def ordinary_long_text() -> str:
-    return (ORDINARY_LONG * (MAX_TEXT_CHARS // len(ORDINARY_LONG) + 1))[:MAX_TEXT_CHARS]
 
 
 def post_text(assistant: LiveAssistant, door: Door, text: str) -> requests.Response:
@@ -300,7 +297,7 @@ def rss_kb(pid: int) -> int:
 def rss_before(assistant: LiveAssistant) -> int:
     """The server's RSS before this module's barrage, warmed up by a short and a long message to each door."""
     for door in DOORS:
-        for text in ("先热身一下", "my parcel arrived, thanks", ordinary_long_text()):
+        for text in ("先热身一下", "my parcel arrived, thanks", ORDINARY_LONG):
             assert_answered(post_text(assistant, door, text), door)
     return rss_kb(assistant.server_pid)
 
