@@ -180,11 +180,23 @@ def test_what_a_message_goes_through_stays_within_budget(name: str) -> None:
     function("热身 warm-up 0")
     failures: List[str] = []
     for label, text in worst_texts(sources, MAX_TEXT_CHARS):
-        seconds = run_time_of(function, text)
+        seconds = fastest_of(function, text)
         record(f"function {name}", seconds, label)
         if seconds > FUNCTION_BUDGET_S:
             failures.append(f"{seconds:.3f} s > {FUNCTION_BUDGET_S} s: {name} on {label} ({len(text)} chars)")
     assert not failures, "\n".join(failures)
+
+
+def fastest_of(function: Callable[[str], object], text: str, tries: int = 3) -> float:
+    """CPU seconds of one call, measured again (up to `tries` times in all) while over the budget, the
+    fastest counting: `make test` runs two checks at once on two cores, and a neighbour sharing the
+    caches once put a linear 0.2 s call at 0.315 s. A quadratic call is over the budget every time."""
+    seconds = run_time_of(function, text)
+    for _ in range(tries - 1):
+        if seconds <= FUNCTION_BUDGET_S:
+            break
+        seconds = min(seconds, run_time_of(function, text))
+    return seconds
 
 
 def run_time_of(function: Callable[[str], object], text: str) -> float:
@@ -222,7 +234,7 @@ def test_overlap_resolution_keeps_what_the_quadratic_version_kept() -> None:
         spans = [(a, a + rng.randint(1, 8)) for a in (rng.randint(0, 40) for _ in range(rng.randint(0, 15)))]
         assert longest_non_overlapping(spans, lambda s: s) == _quadratic_reference(spans), spans
     many = [(i, i + 2) for i in range(0, 2 * MAX_TEXT_CHARS, 2)] * 2
-    assert run_time_of(lambda _: longest_non_overlapping(many, lambda s: s), "") < FUNCTION_BUDGET_S
+    assert fastest_of(lambda _: longest_non_overlapping(many, lambda s: s), "") < FUNCTION_BUDGET_S
 
 
 def _featurize(cls: type, patterns: List[Dict[str, str]], text: str) -> Tuple[object, object, list]:
@@ -263,4 +275,4 @@ def test_the_regex_featurizer_gives_rasa_s_features_in_n_log_n() -> None:
         dense = [[None if m is None else m.toarray().tolist() for m in result[:2]] for result in (ours, rasa)]
         assert dense[0] == dense[1] and ours[2] == rasa[2], text
     text = "$3" * (MAX_TEXT_CHARS // 2)  # 2,500 amounts over 5,000 tokens: 12.5 million checks in Rasa's
-    assert run_time_of(lambda t: _featurize(LinearRegexFeaturizer, patterns, t), text) < FUNCTION_BUDGET_S
+    assert fastest_of(lambda t: _featurize(LinearRegexFeaturizer, patterns, t), text) < FUNCTION_BUDGET_S
