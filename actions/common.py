@@ -53,6 +53,20 @@ def sent_last_turn(tracker: Tracker) -> List[str]:
     return names
 
 
+def said_before_this_message(tracker: Tracker, response: str) -> bool:
+    """Whether the bot sent this response (by a rule, or from a custom action) before the latest message."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_latest = True
+        elif seen_latest and (
+            (event.get("event") == "action" and event.get("name") == response)
+            or (event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == response)
+        ):
+            return True
+    return False
+
+
 def intent_of(tracker: Tracker) -> Optional[str]:
     return (parse_of(tracker).get("intent") or {}).get("name")
 

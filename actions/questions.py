@@ -19,21 +19,36 @@ from actions.common import conversation_language, knowledge
 from bot.knowledge import TRIAGE_SLOTS_ASKED, localized
 
 
-def _asked_in_this_case(tracker: Tracker, texts: Set[str]) -> bool:
-    """Whether the bot said one of these texts since the current case was opened.
+def _times_said_in_this_case(tracker: Tracker, texts: Set[str]) -> int:
+    """How often the bot said one of these texts since the current case was opened.
 
     The form runs its ask actions itself, so only their messages are in the tracker. A story
     read as a follow-up of the same case runs action_open_case too, without a new case number.
     """
+    said = 0
     numbered = False  # the open-case action seen next (in time) set a case number
     for event in reversed(tracker.events):
         if event.get("event") == "bot" and event.get("text") in texts:
-            return True
+            said += 1
         if event.get("event") == "slot" and event.get("name") == "case_number":
             numbered = True
         if event.get("event") == "action" and event.get("name") == OPEN_CASE and numbered:
-            return False
-    return False
+            break
+    return said
+
+
+def _asked_in_this_case(tracker: Tracker, texts: Set[str]) -> bool:
+    return _times_said_in_this_case(tracker, texts) > 0
+
+
+def times_asked_in_this_case(tracker: Tracker, slot: str) -> int:
+    """How often the form has asked for `slot` in this case: the question, its confirming form, its reminder."""
+    question = knowledge().triage_questions[slot]
+    texts = {str(t) for key in ("text", "reminder") for t in question[key].values()}
+    said = tracker.get_slot(f"{slot}_said") if "confirm" in question else None
+    if said:
+        texts |= {str(t).format(**{slot: said}) for t in question["confirm"].values()}
+    return _times_said_in_this_case(tracker, texts)
 
 
 class AskTriageQuestion(Action):

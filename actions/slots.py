@@ -31,6 +31,7 @@ from actions.common import (
     message_text,
     numbered,
     parse_of,
+    said_before_this_message,
     sent_last_turn,
     verdict_of,
 )
@@ -109,7 +110,11 @@ def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optio
         said = {name for name, value in zip(EXPOSURES, exposed) if value}
         if not given >= said:
             found["exposures"] = [name for name in EXPOSURES if name in given or name in said]
-    elif exposed and all(value is False for value in exposed) and slots.get("credentials_shared") is None:
+    elif slots.get("credentials_shared") is None and (
+        all(value is False for value in exposed)
+        # "APP没下 验证码没给": two of the question's parts denied and none done answer it
+        or sum(value is False for value in exposed) >= 2
+    ):
         found["credentials_shared"] = False
     if facts.still_in_contact is not None:
         found["still_in_contact"] = facts.still_in_contact
@@ -209,8 +214,9 @@ class ValidateSlotMappings(ValidationAction):
         verdict = verdict_of(tracker)
         found["verdict"] = "clear" if in_case else VERDICTS.get(str(verdict.get("verdict")), "clear")
         likely = verdict.get("scam_type")
-        if found["verdict"] == "clear" and not in_case and found.get("money_sent"):
-            # Money sent to someone is never answered with "not a scam": ask what decides it.
+        if found["verdict"] == "clear" and not in_case and (found.get("money_sent") or found.get("credentials_shared")):
+            # Money sent, or a code, card, ID, screen or app given, is never answered with "not a scam"
+            # (beside the steps for details given away): ask what decides it.
             found["verdict"] = "unsure"
             ranking: List[Mapping[str, Any]] = list(verdict.get("type_ranking") or [])
             likely = ranking[0].get("scam_type") if ranking else None
@@ -290,7 +296,10 @@ class ValidateSlotMappings(ValidationAction):
         # The same kind of message twice in a row (two the bot could only note, two doubts or denials): the second
         # gets other words (domain.yml, `asked_again` variants), not the same bubble again.
         intent = intent_of(tracker)
-        found["asked_again"] = intent in ASKED_AGAIN and ASKED_AGAIN[intent] in sent_last_turn(tracker)
+        found["asked_again"] = (intent in ASKED_AGAIN and ASKED_AGAIN[intent] in sent_last_turn(tracker)) or (
+            # "he's calling again" a second time in a case: not the same long bubble again
+            in_case and intent == "still_in_contact" and said_before_this_message(tracker, "utter_still_in_contact")
+        )
         if in_case:
             found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"
             # In the reply language (only what changed is set below).

@@ -14,11 +14,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.questions import times_asked_in_this_case
 from bot.timeparse import minutes_ago
 
 # Values sent by the quick-reply buttons of utter_ask_time_since_transfer.
 BUTTON_MINUTES = {"within_hour": 30.0, "today": 240.0, "before_today": 2880.0}
 MAX_ANSWER_CHARS = 200
+MAX_TIMES_ASKED = 2
 
 
 def minutes_since(answer: str) -> Optional[float]:
@@ -30,6 +32,15 @@ def minutes_since(answer: str) -> Optional[float]:
 def _short(value: Any) -> Optional[str]:
     text = str(value).strip() if value is not None else ""
     return text[:MAX_ANSWER_CHARS] or None
+
+
+def slot_set_this_turn(tracker: Tracker, slot: str) -> bool:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == slot:
+            return True
+    return False
 
 
 class ValidateTriageForm(FormValidationAction):
@@ -45,8 +56,15 @@ class ValidateTriageForm(FormValidationAction):
     ) -> List[str]:
         # The transfer details only matter once money has left.
         if tracker.get_slot("money_sent"):
-            return ["money_sent", "time_since_transfer", "amount", "payment_channel", "credentials_shared"]
-        return ["money_sent", "credentials_shared"]
+            slots = ["money_sent", "time_since_transfer", "amount", "payment_channel", "credentials_shared"]
+        else:
+            slots = ["money_sent", "credentials_shared"]
+        # A question asked and reminded of, still unanswered, is let go: a third time is nagging, and
+        # the person is busy with something more pressing (the scammer calling, the bank, doubt).
+        return [
+            slot for slot in slots
+            if tracker.get_slot(slot) is not None or times_asked_in_this_case(tracker, slot) < MAX_TIMES_ASKED
+        ]
 
     def validate_time_since_transfer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -54,10 +72,11 @@ class ValidateTriageForm(FormValidationAction):
         answer = _short(value)
         if answer is None:
             return {"time_since_transfer": None}
-        # Minutes read from the message's own words (actions/slots.py) win over a second guess.
-        minutes = minutes_since(answer)
-        if minutes is None:
-            minutes = tracker.get_slot("minutes_since_transfer")
+        # Minutes read this turn from the whole message (actions/slots.py: "昨天下午" is 26 hours) win over
+        # a second reading of the extracted words alone ("昨天": 24 hours, inside the stop-payment window).
+        minutes = tracker.get_slot("minutes_since_transfer")
+        if not slot_set_this_turn(tracker, "minutes_since_transfer"):
+            minutes = minutes_since(answer) if minutes_since(answer) is not None else minutes
         return {"time_since_transfer": answer, "minutes_since_transfer": minutes}
 
     def validate_amount(

@@ -222,6 +222,17 @@ def extract(tracker: Tracker) -> tuple[List[Dict[str, Any]], Dict[str, Any]]:
     return messages, slots_of(events)
 
 
+@pytest.mark.parametrize("text, shared", [
+    ("挂了 APP没下 验证码没给 钱也没转", False),  # two parts of the question denied, none done
+    ("验证码没给", None),  # one part: the rest still open
+    ("APP没下 但是验证码给他了", True),
+])
+def test_the_exposure_question_is_answered_by_denying_its_parts(text: str, shared: Any) -> None:
+    slots = {"scam_type": "customer_service", "case_number": 1}
+    _, found = extract(make_tracker(text, intent="inform", slots=slots, active_loop="triage_form"))
+    assert found.get("credentials_shared") is shared
+
+
 @pytest.mark.parametrize("text, intent", [
     ("十分钟前我刚给他转了两万", "scam_romance"),
     ("我充了5000 现在提不出来", "ordinary_message"),
@@ -534,6 +545,16 @@ def test_money_sent_to_someone_is_never_answered_not_a_scam() -> None:
     assert [m.get("response") for m in messages] == ["utter_critical_steps"]
 
 
+def test_a_card_and_code_given_are_never_answered_not_a_scam() -> None:
+    message = make_tracker("收到ETC认证失效的短信 我点进去填了银行卡号和短信验证码", intent="ordinary_message")
+    tracker = with_parse(message, verdict={
+        "verdict": "none", "scam_type": "none", "scam_probability": 0.3,
+        "type_ranking": [{"scam_type": "other", "score": 0.7}, {"scam_type": "customer_service", "score": 0.2}]})
+    _, found = extract(tracker)
+    assert found["credentials_shared"] is True
+    assert found["verdict"] == "unsure" and found["likely_type"] == "other" and found["checked_clear"] is False
+
+
 # --- the form and the risk ----------------------------------------------------------------
 
 @pytest.mark.parametrize("money_sent, expected", [
@@ -547,12 +568,38 @@ def test_triage_asks_transfer_details_only_after_money_left(money_sent: Any, exp
     assert slots == expected
 
 
+def test_triage_lets_a_question_go_after_asking_it_and_reminding_once() -> None:
+    question = KB.triage_questions["credentials_shared"]
+    tracker = make_tracker(text="他又打过来了 电话一直在响 我接不接", slots={"money_sent": False})
+    form = ValidateTriageForm()
+    required = asyncio.run(form.required_slots([], CollectingDispatcher(), tracker, {}))
+    assert required == ["money_sent", "credentials_shared"]  # asked once (money_sent answered): still asked
+    for key in ("text", "reminder"):
+        tracker.events.append({"event": "bot", "text": localized(question[key], "zh")})
+    required = asyncio.run(form.required_slots([], CollectingDispatcher(), tracker, {}))
+    assert required == ["money_sent"]
+    tracker.slots["credentials_shared"] = True  # answered after all: kept, the form sees it filled
+    required = asyncio.run(form.required_slots([], CollectingDispatcher(), tracker, {}))
+    assert required == ["money_sent", "credentials_shared"]
+
+
 @pytest.mark.parametrize("answer, minutes", [
     ("半小时前", 30.0), ("within_hour", 30.0), ("before_today", 2880.0), ("2 hours ago", 120.0), ("不记得了", None),
 ])
 def test_triage_turns_the_time_answer_into_minutes(answer: str, minutes: Any) -> None:
     result = ValidateTriageForm().validate_time_since_transfer(answer, CollectingDispatcher(), make_tracker(), {})
     assert result == {"time_since_transfer": answer, "minutes_since_transfer": minutes}
+
+
+def test_triage_keeps_the_minutes_read_this_turn_from_the_whole_message() -> None:
+    """"昨天下午" read whole is 26 hours (past the stop-payment window); the extracted "昨天" alone would be 24."""
+    tracker = make_tracker(text="她说昨天下午已经在银行柜台汇过去了", slots={"minutes_since_transfer": 1557.0})
+    tracker.events.append({"event": "slot", "name": "minutes_since_transfer", "value": 1557.0})
+    result = ValidateTriageForm().validate_time_since_transfer("昨天", CollectingDispatcher(), tracker, {})
+    assert result == {"time_since_transfer": "昨天", "minutes_since_transfer": 1557.0}
+    earlier = make_tracker(text="before_today", slots={"minutes_since_transfer": 10.0})
+    result = ValidateTriageForm().validate_time_since_transfer("before_today", CollectingDispatcher(), earlier, {})
+    assert result["minutes_since_transfer"] == 2880.0  # a new answer, not this turn's reading: it counts
 
 
 def test_triage_keeps_amount_and_channel_short() -> None:
@@ -773,6 +820,8 @@ def with_earlier_turn(tracker: Tracker, *actions: str) -> Tracker:
     (("utter_ordinary_message",), "ask_what_now", False),
     (("utter_ordinary_message",), "doubt", False),
     ((), "ordinary_message", False),
+    (("utter_still_in_contact",), "still_in_contact", True),
+    (("utter_doubt",), "still_in_contact", False),
 ])
 def test_the_same_kind_of_message_twice_in_a_row_is_marked(before: tuple, intent: str, again: bool) -> None:
     slots = {"scam_type": "fake_credit", "case_number": 1, "asked_again": not again}
@@ -781,7 +830,21 @@ def test_the_same_kind_of_message_twice_in_a_row_is_marked(before: tuple, intent
     assert found["asked_again"] is again
 
 
-@pytest.mark.parametrize("response", ["utter_ordinary_message", "utter_doubt", "utter_denial"])
+VARIED_WHEN_ASKED_AGAIN = ["utter_ordinary_message", "utter_doubt", "utter_denial", "utter_still_in_contact"]
+
+
+def test_hang_up_advice_sent_turns_earlier_from_inside_an_action_counts_as_said() -> None:
+    slots = {"scam_type": "impersonate_acquaintance", "case_number": 1}
+    tracker = make_tracker("他又打过来了 电话一直在响 我接不接", intent="still_in_contact", slots=slots)
+    said = {"event": "bot", "text": "现在就挂断电话", "metadata": {"utter_action": "utter_still_in_contact"}}
+    tracker.events = [{"event": "user", "text": "钱还没转"}, said, {"event": "user", "text": "可那就是他的声音"},
+                      *tracker.events]
+    assert extract(tracker)[1]["asked_again"] is True
+    tracker.events = tracker.events[2:]  # the advice sent, then this very message: not said before it
+    assert extract(tracker)[1].get("asked_again", False) is False
+
+
+@pytest.mark.parametrize("response", VARIED_WHEN_ASKED_AGAIN)
 def test_one_variant_fits_each_state(response: str) -> None:
     # Rasa picks at random among the conditional variants that match: they must exclude each other.
     variants = [v for v in DOMAIN["responses"][response] if v.get("condition")]
@@ -792,7 +855,7 @@ def test_one_variant_fits_each_state(response: str) -> None:
         assert len(fitting) <= 1, (response, slots)
 
 
-@pytest.mark.parametrize("response", ["utter_ordinary_message", "utter_doubt", "utter_denial"])
+@pytest.mark.parametrize("response", VARIED_WHEN_ASKED_AGAIN)
 def test_the_second_time_gets_other_words(response: str) -> None:
     variants = DOMAIN["responses"][response]
 
@@ -884,8 +947,10 @@ def test_still_in_contact_does_not_repeat_the_hang_up_step() -> None:
     texts = case_texts("impersonate_official", [], "en")
     steps = localized(KB.types["impersonate_official"].do_now, "en")
     assert texts["case_point"] == steps[0] and texts["case_point_next"] == steps[1]
+    first_time = [{"name": "case_state", "type": "slot", "value": "open"},
+                  {"name": "asked_again", "type": "slot", "value": False}]
     open_variants = [v["text"] for v in DOMAIN["responses"]["utter_still_in_contact"]
-                     if {"name": "case_state", "type": "slot", "value": "open"} in (v.get("condition") or [])]
+                     if all(c in (v.get("condition") or []) for c in first_time)]
     assert len(open_variants) == 2 and all("{case_point_next}" in t and "{case_point}" not in t for t in open_variants)
 
 

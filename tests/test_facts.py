@@ -43,6 +43,10 @@ MONEY_SENT = [
     ("我刚才用手机银行给他转了两万", "zh",
      {"money_sent": True, "minutes_since_transfer": 5.0, "amount": "两万", "payment_channel": "bank_transfer"}),
     ("打了两万过去", "zh", {"money_sent": True, "amount": "两万"}),
+    ("这两个礼拜往群里推荐的平台打了8万", "zh", {"money_sent": True, "amount": "8万"}),
+    ("最后一笔是前天 都是手机银行转到他们给的卡上", "zh", {"money_sent": True, "minutes_since_transfer": 2940.0}),
+    ("I've put $12,000 into it over the past month", "en", {"money_sent": True, "amount": "$12,000"}),
+    ("last deposit was 4 days ago, all bank transfers", "en", {"money_sent": True, "minutes_since_transfer": 5760.0}),
     ("我充了", "zh", {"money_sent": True}),
     ("昨天晚上已经汇过去3万5了", "zh", {"money_sent": True, "amount": "3万5", "minutes_since_transfer": 1080.0}),
     ("扫码付了800块", "zh", {"money_sent": True, "amount": "800块"}),
@@ -367,6 +371,9 @@ EXPOSURES = [
     ("他挂了电话又打来了", "still_in_contact", True),
     ("we blocked his number", "still_in_contact", False),
     ("没关系，我不着急", "still_in_contact", None),
+    # their account to pay into is not the person's card
+    ("now she's sent bank details and says it has to go in the next hour", "card_details_given", None),
+    ("I sent him my bank details", "card_details_given", True),
 ]
 
 
