@@ -32,7 +32,6 @@ from actions.common import (
     numbered,
     parse_of,
     said_before_this_message,
-    sent_last_turn,
     verdict_of,
 )
 from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
@@ -57,7 +56,8 @@ SAID_SCAMMED = re.compile(
     re.IGNORECASE,
 )
 # Intents whose answer has a variant for the second time in a row, with that answer.
-ASKED_AGAIN = {"ordinary_message": "utter_ordinary_message", "doubt": "utter_doubt", "denial": "utter_denial"}
+ASKED_AGAIN = {"ordinary_message": "utter_ordinary_message", "doubt": "utter_doubt", "denial": "utter_denial",
+               "still_in_contact": "utter_still_in_contact"}
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
 ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
 
@@ -284,6 +284,9 @@ class ValidateSlotMappings(ValidationAction):
         if (
             not response and in_case and found.get("still_in_contact") and not slots.get("still_in_contact")
             and (intent_of(tracker) in ANSWERS_TO_THE_FORM or scam_type_of_intent(intent_of(tracker)))
+            # said once in this conversation is enough from here (a response sent from an action is
+            # rendered before this action's slots apply, so its "again" variant cannot be picked)
+            and not said_before_this_message(tracker, "utter_still_in_contact")
         ):
             # "they're still on the call…" read as a story or an ordinary message: what to do about it now.
             response = "utter_still_in_contact"
@@ -293,13 +296,11 @@ class ValidateSlotMappings(ValidationAction):
                 # The words of a question ("你怎么确定他是骗子") taken whole as the answer: the form asks again.
                 found[requested] = None
 
-        # The same kind of message twice in a row (two the bot could only note, two doubts or denials): the second
-        # gets other words (domain.yml, `asked_again` variants), not the same bubble again.
+        # The same kind of message again in a conversation (two the bot could only note, two doubts or denials,
+        # "he's calling again"): the second gets other words (domain.yml, `asked_again` variants), not the same
+        # bubble again.
         intent = intent_of(tracker)
-        found["asked_again"] = (intent in ASKED_AGAIN and ASKED_AGAIN[intent] in sent_last_turn(tracker)) or (
-            # "he's calling again" a second time in a case: not the same long bubble again
-            in_case and intent == "still_in_contact" and said_before_this_message(tracker, "utter_still_in_contact")
-        )
+        found["asked_again"] = intent in ASKED_AGAIN and said_before_this_message(tracker, ASKED_AGAIN[intent])
         if in_case:
             found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"
             # In the reply language (only what changed is set below).
