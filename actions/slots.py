@@ -57,7 +57,7 @@ SAID_SCAMMED = re.compile(
 )
 # Intents whose answer has a variant for the second time in a row, with that answer.
 ASKED_AGAIN = {"ordinary_message": "utter_ordinary_message", "doubt": "utter_doubt", "denial": "utter_denial",
-               "still_in_contact": "utter_still_in_contact"}
+               "still_in_contact": "utter_still_in_contact", "show_report": "utter_case_report"}
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
 ASKABLE = ("money_sent", "time_since_transfer", "amount", "payment_channel")
 

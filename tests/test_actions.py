@@ -830,7 +830,8 @@ def test_the_same_kind_of_message_twice_in_a_row_is_marked(before: tuple, intent
     assert found["asked_again"] is again
 
 
-VARIED_WHEN_ASKED_AGAIN = ["utter_ordinary_message", "utter_doubt", "utter_denial", "utter_still_in_contact"]
+VARIED_WHEN_ASKED_AGAIN = ["utter_ordinary_message", "utter_doubt", "utter_denial", "utter_still_in_contact",
+                           "utter_case_report"]
 
 
 def test_hang_up_advice_sent_turns_earlier_from_inside_an_action_counts_as_said() -> None:

@@ -43,6 +43,7 @@ MONEY_SENT = [
     ("我刚才用手机银行给他转了两万", "zh",
      {"money_sent": True, "minutes_since_transfer": 5.0, "amount": "两万", "payment_channel": "bank_transfer"}),
     ("打了两万过去", "zh", {"money_sent": True, "amount": "两万"}),
+    ("那我就转了两万过去，后来才发现是骗子", "zh", {"money_sent": True, "amount": "两万"}),
     ("这两个礼拜往群里推荐的平台打了8万", "zh", {"money_sent": True, "amount": "8万"}),
     ("最后一笔是前天 都是手机银行转到他们给的卡上", "zh", {"money_sent": True, "minutes_since_transfer": 2940.0}),
     ("I've put $12,000 into it over the past month", "en", {"money_sent": True, "amount": "$12,000"}),
@@ -125,6 +126,8 @@ MONEY_NOT_SENT = [
 # Questions, plans, instructions, quoted words, incoming money, other senses: no fact.
 MONEY_NOT_SAID = [
     ("她说要我先转2万", "zh"),
+    # a decision after advice: the money has not left yet
+    ("好 那我就借给他了 谢谢你", "zh"),
     # the buyer's claim, then an instruction to a relative
     ("有个买家说在交易平台上付了款 但被冻结了 要我儿子先交2000解冻", "zh"),
     ("他说已经帮你转过去了", "zh"),
