@@ -55,7 +55,7 @@ SAID_SCAMMED = re.compile(
     r" (scammed|conned|defrauded|cheated)\b",
     re.IGNORECASE,
 )
-# Intents whose answer has a variant for the second time in a row, with that answer.
+# Intents whose answer has a variant for the second time in a conversation, with that answer.
 ASKED_AGAIN = {"ordinary_message": "utter_ordinary_message", "doubt": "utter_doubt", "denial": "utter_denial",
                "still_in_contact": "utter_still_in_contact", "show_report": "utter_case_report"}
 # The form's questions bot.facts can read a bare answer to ("600", "支付宝", "没有").
@@ -110,11 +110,8 @@ def facts_slots(text: str, lang: str, slots: Mapping[str, Any], requested: Optio
         said = {name for name, value in zip(EXPOSURES, exposed) if value}
         if not given >= said:
             found["exposures"] = [name for name in EXPOSURES if name in given or name in said]
-    elif slots.get("credentials_shared") is None and (
-        all(value is False for value in exposed)
+    elif slots.get("credentials_shared") is None and sum(value is False for value in exposed) >= 2:
         # "APP没下 验证码没给": two of the question's parts denied and none done answer it
-        or sum(value is False for value in exposed) >= 2
-    ):
         found["credentials_shared"] = False
     if facts.still_in_contact is not None:
         found["still_in_contact"] = facts.still_in_contact

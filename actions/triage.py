@@ -76,7 +76,8 @@ class ValidateTriageForm(FormValidationAction):
         # a second reading of the extracted words alone ("昨天": 24 hours, inside the stop-payment window).
         minutes = tracker.get_slot("minutes_since_transfer")
         if not slot_set_this_turn(tracker, "minutes_since_transfer"):
-            minutes = minutes_since(answer) if minutes_since(answer) is not None else minutes
+            read = minutes_since(answer)
+            minutes = read if read is not None else minutes
         return {"time_since_transfer": answer, "minutes_since_transfer": minutes}
 
     def validate_amount(

@@ -24,8 +24,8 @@ import yaml
 from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-# Floors set from measurement, a few points under it (2026-12-02 evening: zh 0.852, en 0.836; before the
-# verdict 0.902 / 0.909: the operating points are set for outside text, docs/external-evaluation.md).
+# Floors set from measurement (2026-12-02 evening: zh 0.852, en 0.836; 2026-12-04: zh 0.825, en 0.819; before
+# the verdict 0.902 / 0.909: the operating points are set for outside text, docs/external-evaluation.md).
 MACRO_F1_FLOOR = {"zh": 0.82, "en": 0.80}
 
 
