@@ -189,8 +189,8 @@ def test_what_a_message_goes_through_stays_within_budget(name: str) -> None:
 
 def fastest_of(function: Callable[[str], object], text: str, tries: int = 3) -> float:
     """CPU seconds of one call, measured again (up to `tries` times in all) while over the budget, the
-    fastest counting: `make test` runs two checks at once on two cores, and a neighbour sharing the
-    caches once put a linear 0.2 s call at 0.315 s. A quadratic call is over the budget every time."""
+    fastest counting: `make test` runs two checks at once on two cores, and beside a neighbour a linear
+    call that takes 0.10 s on an idle machine once measured 0.315 s. A quadratic call is over every time."""
     seconds = run_time_of(function, text)
     for _ in range(tries - 1):
         if seconds <= FUNCTION_BUDGET_S:
