@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.interruptions import slots_filled_this_turn
 from actions.questions import times_asked_in_this_case
 from bot.timeparse import minutes_ago
 
@@ -32,15 +33,6 @@ def minutes_since(answer: str) -> Optional[float]:
 def _short(value: Any) -> Optional[str]:
     text = str(value).strip() if value is not None else ""
     return text[:MAX_ANSWER_CHARS] or None
-
-
-def slot_set_this_turn(tracker: Tracker, slot: str) -> bool:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "slot" and event.get("name") == slot:
-            return True
-    return False
 
 
 class ValidateTriageForm(FormValidationAction):
@@ -75,7 +67,7 @@ class ValidateTriageForm(FormValidationAction):
         # Minutes read this turn from the whole message (actions/slots.py: "昨天下午" is 26 hours) win over
         # a second reading of the extracted words alone ("昨天": 24 hours, inside the stop-payment window).
         minutes = tracker.get_slot("minutes_since_transfer")
-        if not slot_set_this_turn(tracker, "minutes_since_transfer"):
+        if "minutes_since_transfer" not in slots_filled_this_turn(tracker):
             read = minutes_since(answer)
             minutes = read if read is not None else minutes
         return {"time_since_transfer": answer, "minutes_since_transfer": minutes}
