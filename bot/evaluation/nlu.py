@@ -4,6 +4,12 @@ Prints per-intent precision/recall/F1 and, through the same analysis the
 hotline uses, the scam-type metrics per language: macro-F1 over the eleven
 types plus "none", detection recall and false-alarm rate. Exits 1 when a
 language's scam macro-F1 is below its floor.
+
+Beside it, for reading the floor, the same macro-F1 from the intent
+classifier's own top intent (how the assistant typed a text before the
+verdict), and both on the scam and everyday examples only: follow-ups about a
+scam ("I already paid him") are "none" by their label, while the verdict reads
+their words as a scam.
 """
 
 from __future__ import annotations
@@ -74,6 +80,12 @@ def scam_label(intent: str) -> str:
     return scam_type_of_intent(intent) or NO_SCAM
 
 
+def classifier_intent(parse: Mapping[str, Any]) -> str:
+    """The intent classifier's top intent, before the verdict routes the message."""
+    ranking = parse.get("intent_ranking") or []
+    return str(ranking[0].get("name")) if ranking else predicted_intent(parse)
+
+
 def print_table(title: str, report: Mapping[str, Mapping[str, float]]) -> None:
     print(f"\n{title}")
     print(f"{'label':34} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>5}")
@@ -88,6 +100,21 @@ def detection(gold: Iterable[str], predicted: Iterable[str]) -> Dict[str, float]
     return {
         "detection_recall": sum(p != NO_SCAM for p in scams) / len(scams) if scams else 0.0,
         "false_alarm_rate": sum(p != NO_SCAM for p in benign) / len(benign) if benign else 0.0,
+    }
+
+
+def scam_and_everyday_only(rows: Sequence[Tuple[str, ...]]) -> Dict[str, float]:
+    """Scam macro-F1 of the verdict and of the intent route over the examples whose label is a scam
+    type or an everyday intent (the verdict's own two sides), follow-ups about a scam left out."""
+    from bot.nlu.verdict import ScamVerdictClassifier
+
+    everyday = set(ScamVerdictClassifier.get_default_config()["none_intents"])
+    kept = [r for r in rows if r[3] != NO_SCAM or r[1] in everyday]
+    gold = [r[3] for r in kept]
+    return {
+        "scam_and_everyday_examples": len(kept),
+        "scam_and_everyday_macro_f1": macro_f1(per_class(gold, [r[4] for r in kept])),
+        "scam_and_everyday_intent_route_macro_f1": macro_f1(per_class(gold, [r[5] for r in kept])),
     }
 
 
@@ -107,7 +134,10 @@ async def evaluate(model: str, examples: List[Tuple[str, str]]) -> Dict[str, Any
         parse = await agent.parse_message(text)
         analysis = analyze(parse, text, lang)
         latencies.append((time.perf_counter() - started) * 1000)
-        rows.append((lang, gold, predicted_intent(parse), scam_label(gold), analysis.scam_type))
+        rows.append((
+            lang, gold, predicted_intent(parse), scam_label(gold), analysis.scam_type,
+            scam_label(classifier_intent(parse)),
+        ))
     results: Dict[str, Any] = {"examples": len(rows)}
     intent_report = per_class([r[1] for r in rows], [r[2] for r in rows])
     print_table("Intents (all languages)", intent_report)
@@ -124,6 +154,8 @@ async def evaluate(model: str, examples: List[Tuple[str, str]]) -> Dict[str, Any
             "scam_macro_f1": macro_f1(report),
             "accuracy": sum(g == p for g, p in zip(gold_types, predicted_types)) / len(subset),
             **detection(gold_types, predicted_types),
+            "intent_route_macro_f1": macro_f1(per_class(gold_types, [r[5] for r in subset])),
+            **scam_and_everyday_only(subset),
             "per_type": report,
             "confusions": Counter(
                 f"{g} -> {p}" for g, p in zip(gold_types, predicted_types) if g != p
@@ -155,6 +187,11 @@ def main() -> int:
         print(
             f"{lang}: scam macro-F1 {r['scam_macro_f1']:.3f} (floor {floor}), accuracy {r['accuracy']:.3f}, "
             f"detection recall {r['detection_recall']:.3f}, false alarms {r['false_alarm_rate']:.3f}"
+        )
+        print(
+            f"    intent route (the classifier's top intent) {r['intent_route_macro_f1']:.3f}; scam and everyday "
+            f"examples only ({r['scam_and_everyday_examples']}): verdict {r['scam_and_everyday_macro_f1']:.3f}, "
+            f"intent route {r['scam_and_everyday_intent_route_macro_f1']:.3f}"
         )
         for confusion, count in r["confusions"][:8]:
             print(f"    {count:3d}  {confusion}")
