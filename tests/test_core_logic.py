@@ -172,9 +172,20 @@ def test_the_classifier_top_skips_the_fallback_entry() -> None:
     ("ordinary_message", "unsure", None),
     ("greet", "scam", None),                          # follow-ups and small talk keep their intent
     ("faq", "none", None),
+    ("nlu_fallback", "none", None),                   # a short text nobody can place stays a fallback
 ])
 def test_the_verdict_routes_stories_only(intent: str, verdict: str, routed: str) -> None:
     assert routed_intent(intent, verdict, "investment") == routed
+
+
+@pytest.mark.parametrize("verdict, chars, routed", [
+    ("none", 90, "ordinary_message"),    # a pasted notice: the verdict's "not a scam"
+    ("unsure", 90, "ordinary_message"),  # the question that decides it
+    ("none", 12, None),
+    ("scam", 12, "scam_investment"),
+])
+def test_a_long_text_nobody_can_place_gets_the_verdicts_answer(verdict: str, chars: int, routed: str) -> None:
+    assert routed_intent("nlu_fallback", verdict, "investment", chars) == routed
 
 
 def test_risk_levels() -> None:

@@ -48,6 +48,11 @@ MONEY_SENT = [
     ("最后一笔是前天 都是手机银行转到他们给的卡上", "zh", {"money_sent": True, "minutes_since_transfer": 2940.0}),
     ("I've put $12,000 into it over the past month", "en", {"money_sent": True, "amount": "$12,000"}),
     ("last deposit was 4 days ago, all bank transfers", "en", {"money_sent": True, "minutes_since_transfer": 5760.0}),
+    # a fee paid, said without naming it; a transfer whose payee follows it
+    ("要先交解冻费才能放款 我昨天晚上已经交了", "zh", {"money_sent": True}),
+    ("已经交了2000", "zh", {"money_sent": True, "amount": "2000"}),
+    ("i did a bank transfer to the account his lawyer gave me, about an hour ago", "en",
+     {"money_sent": True, "minutes_since_transfer": 60.0}),
     ("我充了", "zh", {"money_sent": True}),
     ("昨天晚上已经汇过去3万5了", "zh", {"money_sent": True, "amount": "3万5", "minutes_since_transfer": 1080.0}),
     ("扫码付了800块", "zh", {"money_sent": True, "amount": "800块"}),
@@ -104,6 +109,7 @@ MONEY_SENT = [
 
 MONEY_NOT_SENT = [
     ("我没转", "zh", {"money_sent": False}),
+    ("just checked my banking app, nothing's gone out yet", "en", {"money_sent": False}),
     ("还没转呢，他一直在催", "zh", {"money_sent": False, "still_in_contact": True}),
     ("没给钱", "zh", {"money_sent": False}),
     ("她让我也下个软件跟着她买 然后我还没买呢 就是想问问靠谱吗", "zh", {"money_sent": False}),
@@ -126,6 +132,8 @@ MONEY_NOT_SENT = [
 # Questions, plans, instructions, quoted words, incoming money, other senses: no fact.
 MONEY_NOT_SAID = [
     ("她说要我先转2万", "zh"),
+    ("作业已经交了", "zh"),
+    ("他让我交2000", "zh"),
     # a decision after advice: the money has not left yet
     ("好 那我就借给他了 谢谢你", "zh"),
     # the buyer's claim, then an instruction to a relative

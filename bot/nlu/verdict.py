@@ -46,6 +46,11 @@ VERDICT = "verdict"
 ORDINARY_INTENT = "ordinary_message"
 # Intents a scam verdict may replace: a story the intent classifier did not take for a scam.
 PROMOTABLE_INTENTS = (ORDINARY_INTENT, "nlu_fallback", "out_of_scope")
+FALLBACK_INTENT = "nlu_fallback"
+# A text this long that the intent classifier cannot place is a pasted message or a story: it gets the
+# verdict's answer ("not a scam", or the deciding question) rather than "tell me more" (a pasted pickup
+# notice got "who contacted you?"). Shorter ones ("嗯嗯", "ok then") keep the fallback.
+PASTE_MIN_CHARS = 40
 
 
 def calibrated(raw: float, slope: float, intercept: float) -> float:
@@ -94,12 +99,12 @@ def answered_by_exposure(verdict: str, facts: Facts) -> str:
     return verdict
 
 
-def routed_intent(intent: Optional[str], verdict: str, scam_type: str) -> Optional[str]:
+def routed_intent(intent: Optional[str], verdict: str, scam_type: str, text_chars: int = 0) -> Optional[str]:
     """The intent the dialogue should see, or None to keep the classifier's."""
     is_scam_intent = bool(intent and intent.startswith(SCAM_INTENT_PREFIX))
     if verdict == SCAM and (is_scam_intent or intent in PROMOTABLE_INTENTS):
         return SCAM_INTENT_PREFIX + scam_type
-    if verdict != SCAM and is_scam_intent:
+    if verdict != SCAM and (is_scam_intent or (intent == FALLBACK_INTENT and text_chars >= PASTE_MIN_CHARS)):
         return ORDINARY_INTENT
     return None
 
@@ -295,7 +300,7 @@ class ScamVerdictClassifier(GraphComponent):
                 "type_ranking": [{"scam_type": t, "score": round(s, 4)} for t, s in ranking],
             }, add_to_output=True)
             intent = (message.get(INTENT) or {}).get("name")
-            new_intent = routed_intent(intent, verdict, ranking[0][0])
+            new_intent = routed_intent(intent, verdict, ranking[0][0], len(text.strip()))
             if new_intent:
                 confidence = probability if verdict == SCAM else 1.0 - probability
                 message.set(INTENT, {"name": new_intent, "confidence": round(confidence, 4)}, add_to_output=True)
