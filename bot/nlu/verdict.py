@@ -28,6 +28,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -45,8 +46,7 @@ from bot.nlu.verdict_storage import load_models, save_models
 VERDICT = "verdict"
 ORDINARY_INTENT = "ordinary_message"
 # Intents a scam verdict may replace: a story the intent classifier did not take for a scam.
-PROMOTABLE_INTENTS = (ORDINARY_INTENT, "nlu_fallback", "out_of_scope")
-FALLBACK_INTENT = "nlu_fallback"
+PROMOTABLE_INTENTS = (ORDINARY_INTENT, DEFAULT_NLU_FALLBACK_INTENT_NAME, "out_of_scope")
 # A text this long that the intent classifier cannot place is a pasted message or a story: it gets the
 # verdict's answer ("not a scam", or the deciding question) rather than "tell me more" (a pasted pickup
 # notice got "who contacted you?"). Shorter ones ("嗯嗯", "ok then") keep the fallback.
@@ -68,7 +68,7 @@ def decide(probability: float, unsure_from: float, scam_from: float) -> str:
 def classifier_top(ranking: Sequence[Mapping[str, Any]]) -> Tuple[Optional[str], float]:
     """The intent classifier's own first choice (the fallback classifier's entry skipped)."""
     for entry in ranking:
-        if entry.get("name") != "nlu_fallback":
+        if entry.get("name") != DEFAULT_NLU_FALLBACK_INTENT_NAME:
             return entry.get("name"), float(entry.get("confidence") or 0.0)
     return None, 0.0
 
@@ -104,7 +104,8 @@ def routed_intent(intent: Optional[str], verdict: str, scam_type: str, text_char
     is_scam_intent = bool(intent and intent.startswith(SCAM_INTENT_PREFIX))
     if verdict == SCAM and (is_scam_intent or intent in PROMOTABLE_INTENTS):
         return SCAM_INTENT_PREFIX + scam_type
-    if verdict != SCAM and (is_scam_intent or (intent == FALLBACK_INTENT and text_chars >= PASTE_MIN_CHARS)):
+    pasted = intent == DEFAULT_NLU_FALLBACK_INTENT_NAME and text_chars >= PASTE_MIN_CHARS
+    if verdict != SCAM and (is_scam_intent or pasted):
         return ORDINARY_INTENT
     return None
 
