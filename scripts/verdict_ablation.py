@@ -87,8 +87,10 @@ def run_variant(
     dev_texts = [item["text"][: config["max_chars"]] for item in items]
     raw, type_scores = predict(models, dev_texts, dev_dense, config)
     ranked = [max(scores, key=lambda t: scores[t]) for scores in type_scores]
+    # The detector alone here: no intent classifier to join short texts with.
     points = choose(
-        [{**item, "scam_probability": float(p)} for item, p in zip(items, raw)], slope=1.0, intercept=0.0
+        [{**item, "scam_probability": float(p)} for item, p in zip(items, raw)], slope=1.0, intercept=0.0,
+        blend_max_chars={},
     )
     rows = []
     for item, raw_p, scam_type in zip(items, raw, ranked):

@@ -19,6 +19,7 @@ from bot.nlu.coefficients import column_major
 from bot.nlu.verdict import (
     ScamVerdictClassifier,
     answered_by_exposure,
+    blended_with_intent,
     calibrated,
     classifier_top,
     decide,
@@ -141,6 +142,54 @@ def test_a_sure_intent_classifier_raises_none_to_unsure(
 ) -> None:
     config = ScamVerdictClassifier.get_default_config()
     assert raised_by_intent(verdict, probability, top, config) == raised
+
+
+def _ranking(scam_share: float) -> list:
+    return [
+        {"name": "scam_impersonate_official", "confidence": scam_share * 0.9},
+        {"name": "scam_fake_credit", "confidence": scam_share * 0.1},
+        {"name": "ordinary_message", "confidence": 1.0 - scam_share},
+    ]
+
+
+def test_a_short_text_joins_the_intent_classifiers_scam_share() -> None:
+    config = ScamVerdictClassifier.get_default_config()
+    # The detector barely moves on four words; the intent classifier is sure: the joined probability is high.
+    joined = blended_with_intent(0.02, "你的身份证涉案了", "zh", _ranking(0.98), config)
+    assert joined > 0.95
+    # An everyday short text the intent classifier also calls everyday goes lower, not higher.
+    assert blended_with_intent(0.2, "晚上回来吃饭吗", "zh", _ranking(0.05), config) < 0.2
+    # An even split leaves the detector's probability as it was.
+    assert abs(blended_with_intent(0.3, "is this legit", "en", _ranking(0.5), config) - 0.3) < 1e-9
+
+
+def test_a_long_or_unplaced_text_keeps_the_detectors_probability() -> None:
+    config = ScamVerdictClassifier.get_default_config()
+    long_text = "我们是某某公司的客服，您的订单出现问题，需要您下载会议软件配合退款，请尽快联系我们处理"
+    assert len(long_text) >= config["intent_blend_max_chars"]["zh"]
+    assert blended_with_intent(0.02, long_text, "zh", _ranking(0.98), config) == 0.02
+    assert blended_with_intent(0.02, "ok", None, _ranking(0.98), config) == 0.02
+
+
+def test_operating_points_fit_calibration_without_the_short_texts() -> None:
+    from bot.evaluation.operating_points import choose
+
+    rows = [
+        {"text": "您的快递已到驿站，取件码1234，请凭码取件，营业时间早八点到晚八点", "lang": "zh", "gold": "none",
+         "scam_probability": p}
+        for p in (0.05, 0.1, 0.2, 0.3, 0.4)
+    ] + [
+        {"text": "您的账户涉嫌洗钱，请立即将资金转入安全账户配合调查，否则将冻结您名下所有银行卡", "lang": "zh",
+         "gold": "impersonate_official", "scam_probability": p}
+        for p in (0.6, 0.7, 0.8, 0.9, 0.95)
+    ]
+    short_everyday = {"text": "在吗", "lang": "zh", "gold": "none", "scam_probability": 0.99}
+    without = choose(rows, 1.0, 0.0, {"zh": 30})
+    with_short = choose(rows + [short_everyday], 1.0, 0.0, {"zh": 30})
+    # The short text's probability is not the detector's: the calibration is fitted without it...
+    assert with_short["calibration_slope"] == without["calibration_slope"]
+    # ...while the operating points still count its alarm.
+    assert with_short["unsure_from"] > without["unsure_from"]
 
 
 @pytest.mark.parametrize("verdict, text, lang, decided", [

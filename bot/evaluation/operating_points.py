@@ -29,7 +29,8 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 
 from bot.evaluation.external import DEFAULT_DATA, ROOT, load_items
-from bot.nlu.verdict import calibrated
+from bot.language import detect_language
+from bot.nlu.verdict import ScamVerdictClassifier, calibrated
 
 MAX_FALSE_ALARMS = 0.025
 # A "scam" verdict keeps to at most this share of everyday texts; between the two points is unsure.
@@ -42,7 +43,7 @@ def verdict_config(config_path: Path) -> Dict[str, Any]:
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     for component in config["pipeline"]:
         if component["name"].endswith("ScamVerdictClassifier"):
-            return {"calibration_slope": 1.0, "calibration_intercept": 0.0, **component}
+            return {**ScamVerdictClassifier.get_default_config(), **component}
     raise SystemExit(f"No ScamVerdictClassifier in {config_path}")
 
 
@@ -55,12 +56,28 @@ def lowest_threshold(candidates: Sequence[float], ok: Callable[[float], bool]) -
     return next((t for t in sorted(candidates) if ok(t)), 1.0)
 
 
-def choose(rows: Sequence[Mapping[str, Any]], slope: float, intercept: float) -> Dict[str, float]:
+def blended(row: Mapping[str, Any], blend_max_chars: Mapping[str, int]) -> bool:
+    """Whether the verdict joined this text's probability with the intent classifier's (a short text)."""
+    text = row["text"]
+    return len(text.strip()) < blend_max_chars.get(detect_language(text) or "", 0)
+
+
+def choose(
+    rows: Sequence[Mapping[str, Any]], slope: float, intercept: float, blend_max_chars: Mapping[str, int],
+) -> Dict[str, float]:
+    """Platt scaling is fitted on the detector's own probabilities (short texts, whose probability is
+    joined with the intent classifier's, are left out of the fit); the operating points on every item,
+    short ones at the probability the model gave."""
+    short = [blended(r, blend_max_chars) for r in rows]
     log_odds = np.array([[raw_log_odds(r["scam_probability"], slope, intercept)] for r in rows])
     is_scam = np.array([r["gold"] != "none" for r in rows]).astype(int)
-    platt = LogisticRegression(C=1e6).fit(log_odds, is_scam)
+    fitted = [i for i, s in enumerate(short) if not s]
+    platt = LogisticRegression(C=1e6).fit(log_odds[fitted], is_scam[fitted])
     a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    probabilities = [calibrated(1 / (1 + math.exp(-x)), a, b) for x in log_odds[:, 0]]
+    probabilities = [
+        float(r["scam_probability"]) if s else calibrated(1 / (1 + math.exp(-x)), a, b)
+        for r, s, x in zip(rows, short, log_odds[:, 0])
+    ]
     langs = sorted({r["lang"] for r in rows})
 
     def at_most(share: float) -> Callable[[float], bool]:
@@ -105,7 +122,9 @@ def main() -> int:
         prediction = json.loads(line)
         rows.append({**gold[prediction["id"]], **prediction})
     current = verdict_config(args.config)
-    chosen = choose(rows, current["calibration_slope"], current["calibration_intercept"])
+    chosen = choose(
+        rows, current["calibration_slope"], current["calibration_intercept"], current["intent_blend_max_chars"],
+    )
     print(yaml.safe_dump(chosen, sort_keys=False).strip())
     return 0
 
