@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from bot.identifiers import CAUTION, WARNING, check_identifiers
 from bot.knowledge import Knowledge, RedFlag, ScamType, load_knowledge, localized
 from bot.spans import longest_non_overlapping
 
@@ -60,6 +61,7 @@ class Analysis:
     scam_probability: float
     signals: Dict[str, bool] = field(default_factory=dict)
     mentioned: List[Dict[str, Any]] = field(default_factory=list)
+    identifiers: List[Dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -181,6 +183,17 @@ def mentioned(parse: Mapping[str, Any], text: str) -> List[Dict[str, Any]]:
     return found
 
 
+def identifier_flags(checked: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
+    """A suspicious link or number as a red flag: its gravest finding, id prefixed `link_` or `number_`."""
+    flags = []
+    for c in checked:
+        if c["status"] in (WARNING, CAUTION):
+            finding = next(f for f in c["findings"] if f["level"] == c["status"])
+            flags.append({"id": f"{c['kind']}_{finding['id']}", "phrase": c["value"], "start": c["start"],
+                          "end": c["end"], "why": finding["why"]})
+    return flags
+
+
 def report_steps(scam: Optional[ScamType], lang: str, knowledge: Knowledge) -> List[str]:
     steps = list(localized(knowledge.reporting["channels"], lang))
     if scam is not None:
@@ -205,6 +218,7 @@ def analyze(
     relevant = {None, verdict.scam_type, *related, *(t for t, _ in alternatives)}
     shown = [f for f in all_flags if f.scam_type in relevant]
     signals = loss_signals(text, knowledge)
+    identifiers = check_identifiers(text, lang)
     level = _risk_from_text(verdict.scam_type, signals)
     # Unsure: the general questions first, since they decide whether it is a scam at all.
     source: Mapping[str, Any] = (
@@ -222,10 +236,11 @@ def analyze(
         related_types=related,
         risk_level=level,
         risk_title=localized(knowledge.risk_levels[level]["title"], lang),
-        red_flags=[
-            {"id": f.id, "phrase": f.phrase, "start": f.start, "end": f.end, "why": f.why}
-            for f in longest_non_overlapping(shown, lambda f: (f.start, f.end))
-        ],
+        red_flags=longest_non_overlapping(
+            [{"id": f.id, "phrase": f.phrase, "start": f.start, "end": f.end, "why": f.why} for f in shown]
+            + identifier_flags(identifiers),
+            lambda f: (f["start"], f["end"]),
+        ),
         next_questions=list(localized(source["next_questions"], lang)),
         script=localized(source["script"], lang),
         do_now=list(localized(scam.do_now, lang)) if scam else list(
@@ -237,4 +252,5 @@ def analyze(
         scam_probability=verdict.scam_probability,
         signals=signals,
         mentioned=mentioned(parse, text),
+        identifiers=identifiers,
     )

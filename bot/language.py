@@ -33,6 +33,8 @@ _ASK_CHINESE = re.compile(
 # Quoted text is someone else's words. A quote ends at its first closing mark, and stops at another
 # opening one, so an unclosed run of openers is not rescanned from each (linear time).
 _QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|『[^『』]*』|\"[^\"]*\"")
+# A link names no language: a Chinese SMS with a link in it is still Chinese.
+_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s，。；！？、）】》]*", re.IGNORECASE)
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z]+(?:'[A-Za-z]+)?")
 # Markers of a person's own question or report, in a short run of text.
 _OWN_ZH = re.compile(r"[我吗呢吧么嘛啊]|怎么|是不是|真的假的|骗")
@@ -85,8 +87,9 @@ def detect_language(text: str) -> Optional[str]:
     asked = requested_language(text)
     if asked:
         return asked
-    unquoted = _QUOTED.sub(" ", text)
-    runs = _runs(unquoted) or _runs(text)
+    unaddressed = _ADDRESS.sub(" ", text)
+    unquoted = _QUOTED.sub(" ", unaddressed)
+    runs = _runs(unquoted) or _runs(unaddressed) or _runs(text)
     totals = {"zh": 0.0, "en": 0.0}
     for lang, run in runs:
         totals[lang] += _weight(lang, run)

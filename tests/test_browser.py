@@ -99,6 +99,27 @@ def test_console_highlights_red_flags(assistant: LiveAssistant, browser: Browser
     context.close()
 
 
+def test_console_shows_each_link_and_number_checked(assistant: LiveAssistant, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(assistant.url + "/webhooks/hotline/")
+    page.fill("#token", assistant.hotline_token)
+    page.fill("#caller-text",
+              "自称工行客服，让我回拨 +95588，再登录 http://icbc-verify.top/login 解冻，官网是 www.icbc.com.cn")
+    page.keyboard.press("Control+Enter")
+    items = page.locator("#identifiers li.identifier")
+    expect(items).to_have_count(3, timeout=30_000)
+    expect(page.locator("#identifiers li[data-status='warning']")).to_have_count(2)
+    official = page.locator("#identifiers li[data-status='official']")
+    expect(official).to_contain_text("www.icbc.com.cn")
+    expect(official).to_contain_text("中国工商银行")
+    # The suspicious ones are highlighted in the caller's words too, with their reason as the title.
+    expect(page.locator("#highlighted-text mark[data-flag-id='number_poses_as_service_line']")).to_have_text("+95588")
+    expect(page.locator("#highlighted-text mark[data-flag-id='link_brand_lookalike']")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "hotline-console-identifiers.png"), full_page=True)
+    context.close()
+
+
 @pytest.mark.parametrize("path, strings_file, placeholder_key", [
     ("/webhooks/hotline/", "bot/static/console/strings.json", "callerPlaceholder"),
     ("/webhooks/hotline/stats/", "bot/static/stats/stats-strings.json", None),

@@ -66,7 +66,7 @@ def test_every_family_has_patterns() -> None:
     found = families()
     for family in ("entities.amount", "entities.time_since_transfer", "entities.phone_number", "entities.url",
                    "entities.bank_card", "entities.payment_channel", "language", "amounts", "timeparse", "facts",
-                   "red_flags", "slots", "channels", "privacy"):
+                   "red_flags", "slots", "channels", "privacy", "identifiers"):
         assert found.get(family), f"no patterns found for {family}"
 
 
@@ -147,6 +147,12 @@ def _times(text: str) -> object:
     return find_times(text, NOW), find_times(text, NOW, bare_spans=True)
 
 
+def _identifiers(text: str) -> object:
+    from bot.identifiers import check_identifiers
+
+    return check_identifiers(text, "zh"), check_identifiers(text, "en")
+
+
 def _privacy(text: str) -> object:
     from bot.privacy import redact
 
@@ -164,6 +170,7 @@ FUNCTIONS: Dict[str, Tuple[Callable[[str], object], Tuple[str, ...]]] = {
     "amounts": (_amounts, ("amounts",)),
     "timeparse": (_times, ("timeparse",)),
     "privacy": (_privacy, ("privacy",)),
+    "identifiers": (_identifiers, ("identifiers", "entities.phone_number", "entities.url")),
 }
 
 

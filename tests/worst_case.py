@@ -211,6 +211,7 @@ MODULE_FAMILIES: Dict[str, Tuple[str, ...]] = {
     "channels": ("bot.channels.http", "bot.channels.ratelimit", "bot.channels.webchat", "bot.channels.rest",
                  "bot.channels.integration", "bot.channels.hotline", "bot.channels.turns"),
     "analysis": ("bot.analysis", "bot.spans"),
+    "identifiers": ("bot.identifiers",),
     "privacy": ("bot.privacy",),
 }
 

@@ -29,6 +29,7 @@
     highlighted: $('highlighted-text'),
     redFlags: $('red-flags'),
     mentioned: $('mentioned'),
+    identifiers: $('identifiers'),
     nextQuestions: $('next-questions'),
     script: $('script'),
     copy: $('copy-script'),
@@ -180,6 +181,28 @@
     });
   }
 
+  // Each link and number with its status (official / warning / caution) and the reasons.
+  function renderIdentifiers(items) {
+    const clean = Array.isArray(items) ? items.filter((c) => c && typeof c === 'object' && c.value) : [];
+    els.identifiers.replaceChildren();
+    if (!clean.length) {
+      els.identifiers.append(el('li', 'empty', t('noIdentifiers')));
+      return;
+    }
+    clean.forEach((c) => {
+      const status = ['official', 'warning', 'caution'].indexOf(c.status) >= 0 ? c.status : 'unknown';
+      const li = el('li', 'identifier identifier-' + status);
+      li.dataset.status = status;
+      li.append(el('span', 'identifier-status', t('status_' + status)), ' ', el('strong', null, String(c.value)));
+      const reasons = el('ul', 'identifier-findings');
+      (Array.isArray(c.findings) ? c.findings : []).forEach((f) => {
+        if (f && f.why) reasons.append(el('li', null, String(f.why)));
+      });
+      li.append(reasons);
+      els.identifiers.append(li);
+    });
+  }
+
   function scamLabel(data) {
     if (data.verdict === 'unsure') return t('unsureLabel', { type: String(data.scam_name || data.scam_type || '') });
     return data.scam_name ? String(data.scam_name) : data.scam_type === 'none' || !data.scam_type ? t('noScam') : '';
@@ -224,6 +247,7 @@
     renderHighlighted(text, flags);
     renderRedFlags(flags);
     renderMentioned(data.mentioned);
+    renderIdentifiers(data.identifiers);
 
     fillList(els.nextQuestions, data.next_questions);
     els.script.textContent = data.script ? String(data.script) : t('none');
