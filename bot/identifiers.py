@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -52,7 +52,6 @@ _CONFUSABLE = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "|": "l"})
 
 @dataclass(frozen=True)
 class IdentifierKnowledge:
-    owners: Tuple[Mapping[str, Any], ...]
     by_domain: Mapping[str, Mapping[str, Any]]
     by_number: Mapping[str, Mapping[str, Any]]
     by_word: Mapping[str, Mapping[str, Any]]
@@ -86,7 +85,7 @@ def identifier_knowledge(folder: Path = DEFAULT_DIR) -> IdentifierKnowledge:
         if name not in data["findings"]:
             raise ValueError(f"knowledge/identifiers.yml: finding '{name}' has no text")
     return IdentifierKnowledge(
-        owners=owners, by_domain=by_domain, by_number=by_number, by_word=by_word,
+        by_domain=by_domain, by_number=by_number, by_word=by_word,
         government_suffixes=tuple(s.lower() for s in data["government_suffixes"]),
         government_strong=frozenset(str(w).lower() for w in data["government_words"]["strong"]),
         government_weak=frozenset(str(w).lower() for w in data["government_words"]["weak"]),
@@ -180,7 +179,6 @@ def check_link(value: str, start: int, lang: str, kb: IdentifierKnowledge) -> Ch
     suffix = split.suffix.lower()
     owner = kb.by_domain.get(host) or kb.by_domain.get(registered)
     if suffix in kb.government_suffixes or suffix.split(".")[0] in GOVERNMENT_LABELS:
-        item.owner = None
         _add(item, kb, "government_site", OFFICIAL, lang)
     elif owner is not None:
         item.owner = str(localized(owner["name"], lang))
@@ -345,7 +343,3 @@ def check_identifiers(text: str, lang: str, knowledge: Optional[IdentifierKnowle
     spans = [(c.start, c.end) for c in links]
     numbers = [c for c in check_numbers(text, lang, kb) if not any(s <= c.start < e for s, e in spans)]
     return [c.as_dict() for c in sorted(links + numbers, key=lambda c: c.start)]
-
-
-def worst_status(checked: Sequence[Mapping[str, Any]]) -> str:
-    return max((str(c["status"]) for c in checked), key=lambda s: _RANK[s], default=UNKNOWN)
