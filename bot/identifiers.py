@@ -26,7 +26,7 @@ OFFICIAL, WARNING, CAUTION, UNKNOWN = "official", "warning", "caution", "unknown
 # A public suffix that starts with one of these is a government's own (gov.za, gouv.fr, go.jp, mil.cn).
 GOVERNMENT_LABELS = ("gov", "gouv", "govt", "go", "mil")
 # A link: with a scheme, or www., or a host with a known-looking suffix followed by a path.
-_NOT_IN_LINK = "\\s<>\"'\\[\\]，。；！？、（）【】《》“”‘’"
+_NOT_IN_LINK = "\\s<>\"'\\[\\]，。；！？、（）【】《》“”‘’\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 _LINK = re.compile(
     rf"(?:https?://|www\.)[^{_NOT_IN_LINK}]+"
     r"|(?<![@A-Za-z0-9_.-])(?:[a-z0-9-]+\.)+(?:com|cn|net|org|top|xyz|cc|vip|icu|info|shop|live|club|co|uk|us|me|io|app|"
@@ -81,7 +81,7 @@ def identifier_knowledge(folder: Path = DEFAULT_DIR) -> IdentifierKnowledge:
             name = _splitter()(domain).domain.lower()
             if len(name) >= 4 and not name.isdigit():
                 by_word.setdefault(name, owner)
-    for name in ("official_site", "brand_lookalike", "poses_as_service_line", "foreign_claiming_local"):
+    for name in ("official_site", "brand_lookalike", "poses_as_service_line", "foreign_as_local"):
         if name not in data["findings"]:
             raise ValueError(f"knowledge/identifiers.yml: finding '{name}' has no text")
     return IdentifierKnowledge(
@@ -311,7 +311,7 @@ def _judge_full_number(item: Checked, raw: str, digits: str, claims: bool, bank_
     if parsed.country_code != 86:
         region = phonenumbers.region_code_for_number(parsed)
         if claims and (lang == "zh" or region not in kb.english_home_regions):
-            _add(item, kb, "foreign_claiming_local", WARNING, lang, region=_region_name(parsed, lang))
+            _add(item, kb, "foreign_as_local", WARNING, lang, region=_region_name(parsed, lang))
         elif lang == "zh":
             # An English message's reader may live anywhere: a number from abroad is only noted in Chinese ones.
             _add(item, kb, "foreign_number", CAUTION, lang, region=_region_name(parsed, lang))
@@ -320,13 +320,13 @@ def _judge_full_number(item: Checked, raw: str, digits: str, claims: bool, bank_
     number_type = phonenumbers.number_type(parsed)
     if national.startswith(kb.virtual_prefixes) and len(national) == 11:
         if claims:
-            _add(item, kb, "virtual_carrier_claiming", WARNING, lang)
+            _add(item, kb, "virtual_carrier_as_institution", WARNING, lang)
         else:
             _add(item, kb, "virtual_carrier", CAUTION, lang)
     elif national.startswith("400") and bank_or_police:
-        _add(item, kb, "business_line_claiming_bank", WARNING, lang)
+        _add(item, kb, "business_line_as_bank", WARNING, lang)
     elif number_type == phonenumbers.PhoneNumberType.MOBILE and bank_or_police:
-        _add(item, kb, "mobile_claiming_police", WARNING, lang)
+        _add(item, kb, "mobile_as_police", WARNING, lang)
 
 
 def find_links(text: str) -> Iterable[Tuple[str, int]]:
@@ -337,9 +337,9 @@ def find_links(text: str) -> Iterable[Tuple[str, int]]:
 
 
 def check_identifiers(text: str, lang: str, knowledge: Optional[IdentifierKnowledge] = None) -> List[Dict[str, Any]]:
-    """Every link and phone number in the text, with its status and findings, in text order."""
+    """Every link and phone number in the text that has a finding, with its status, in text order."""
     kb = knowledge or identifier_knowledge()
-    links = [check_link(value, start, lang, kb) for value, start in find_links(text)]
+    links = [c for c in (check_link(value, start, lang, kb) for value, start in find_links(text)) if c.findings]
     spans = [(c.start, c.end) for c in links]
     numbers = [c for c in check_numbers(text, lang, kb) if not any(s <= c.start < e for s, e in spans)]
     return [c.as_dict() for c in sorted(links + numbers, key=lambda c: c.start)]

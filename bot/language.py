@@ -34,7 +34,7 @@ _ASK_CHINESE = re.compile(
 # opening one, so an unclosed run of openers is not rescanned from each (linear time).
 _QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|『[^『』]*』|\"[^\"]*\"")
 # A link names no language: a Chinese SMS with a link in it is still Chinese.
-_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s，。；！？、）】》]*", re.IGNORECASE)
+_ADDRESS = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\u3400-\u9fff\uff00-\uffef]*", re.IGNORECASE)
 _TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z]+(?:'[A-Za-z]+)?")
 # Markers of a person's own question or report, in a short run of text.
 _OWN_ZH = re.compile(r"[我吗呢吧么嘛啊]|怎么|是不是|真的假的|骗")

@@ -104,12 +104,12 @@ def test_a_short_link_or_meeting_invitation_is_a_caution_not_an_alarm() -> None:
     ("我是工行客服，请回拨 +95588", "zh", "poses_as_service_line"),
     ("银行来电 0095588", "zh", "poses_as_service_line"),
     ("客服电话95588-1", "zh", "poses_as_service_line"),
-    ("我是公安局民警，电话 +63 912 345 6789", "zh", "foreign_claiming_local"),
-    ("银行客服 17012345678", "zh", "virtual_carrier_claiming"),
-    ("公安局专线 400-820-8888", "zh", "business_line_claiming_bank"),
-    ("我是派出所民警，我手机13812345678", "zh", "mobile_claiming_police"),
+    ("我是公安局民警，电话 +63 912 345 6789", "zh", "foreign_as_local"),
+    ("银行客服 17012345678", "zh", "virtual_carrier_as_institution"),
+    ("公安局专线 400-820-8888", "zh", "business_line_as_bank"),
+    ("我是派出所民警，我手机13812345678", "zh", "mobile_as_police"),
     ("来电显示 +00 63 917 555 0101", "zh", "unusual_prefix"),
-    ("your bank's fraud team, call +234 803 123 4567", "en", "foreign_claiming_local"),
+    ("your bank's fraud team, call +234 803 123 4567", "en", "foreign_as_local"),
 ])
 def test_a_number_that_gives_itself_away_is_a_warning(text: str, lang: str, finding: str) -> None:
     number = _only(text, lang, "number")
