@@ -160,14 +160,14 @@ def _one_edit_apart(a: str, b: str) -> bool:
 
 def check_link(value: str, start: int, lang: str, kb: IdentifierKnowledge) -> Checked:
     item = Checked("link", value, start, start + len(value))
-    url = value if re.match(r"https?://", value, re.IGNORECASE) else "http://" + value
+    scheme_given = re.match(r"https?://", value, re.IGNORECASE) is not None
+    url = value if scheme_given else "http://" + value
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower().rstrip(".")
     except ValueError:  # a broken address ("http://[abc"): nothing to judge
         return item
     path = (parts.path or "").lower()
-    scheme_given = bool(re.match(r"https?://", value, re.IGNORECASE))
     try:
         ipaddress.ip_address(host)
         _add(item, kb, "ip_host", WARNING, lang)
@@ -213,7 +213,7 @@ def check_link(value: str, start: int, lang: str, kb: IdentifierKnowledge) -> Ch
     return item
 
 
-def _claims_institution(text: str, lang: str, kb: IdentifierKnowledge) -> bool:
+def _claims_institution(text: str, kb: IdentifierKnowledge) -> bool:
     lowered = text.lower()
     return any(word in lowered for words in kb.claims.values() for word in words)
 
@@ -227,7 +227,7 @@ def _region_name(number: phonenumbers.PhoneNumber, lang: str) -> str:
 
 
 def check_numbers(text: str, lang: str, kb: IdentifierKnowledge) -> List[Checked]:
-    claims = _claims_institution(text, lang, kb)
+    claims = _claims_institution(text, kb)
     bank_or_police = bool(_BANK_OR_POLICE.search(text))
     found: List[Checked] = []
     taken: List[Tuple[int, int]] = []
@@ -245,7 +245,7 @@ def check_numbers(text: str, lang: str, kb: IdentifierKnowledge) -> List[Checked
             continue  # the line itself (+86 95588, or 95588 written with spaces) is read below
         else:
             _judge_full_number(item, raw, digits, claims, bank_or_police, lang, kb)
-        if item.findings or item.status != UNKNOWN:
+        if item.findings:
             found.append(item)
             taken.append((item.start, item.end))
     for match in _PLUS_SHORT_LINE.finditer(text):
