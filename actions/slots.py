@@ -35,6 +35,7 @@ from actions.common import (
     verdict_of,
 )
 from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
+from actions.reported import reported_slots
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.analysis import scam_type_of_intent
 from bot.facts import EXPOSURES, Facts, extract_facts
@@ -208,8 +209,13 @@ class ValidateSlotMappings(ValidationAction):
             found.update(facts_slots(message_text(tracker), lang, before, requested))
         merged = {**slots, **found}
 
+        reported, named_reported = reported_slots(message_text(tracker), tracker, dispatcher, lang, slots)
+        found.update(reported)
         verdict = verdict_of(tracker)
         found["verdict"] = "clear" if in_case else VERDICTS.get(str(verdict.get("verdict")), "clear")
+        if named_reported and found["verdict"] == "clear" and not in_case:
+            # A number or link others reported is never answered with "not a scam": ask what decides it.
+            found["verdict"] = "unsure"
         likely = verdict.get("scam_type")
         if found["verdict"] == "clear" and not in_case and (found.get("money_sent") or found.get("credentials_shared")):
             # Money sent, or a code, card, ID, screen or app given, is never answered with "not a scam"

@@ -62,6 +62,7 @@ class Analysis:
     signals: Dict[str, bool] = field(default_factory=dict)
     mentioned: List[Dict[str, Any]] = field(default_factory=list)
     identifiers: List[Dict[str, Any]] = field(default_factory=list)
+    reported: List[Dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -254,3 +255,23 @@ def analyze(
         mentioned=mentioned(parse, text),
         identifiers=identifiers,
     )
+
+
+def add_reported(
+    result: Analysis, reported: Sequence[Mapping[str, Any]], knowledge: Optional[Knowledge] = None
+) -> None:
+    """Reported identifiers the text names (bot/reported.py): red flags, and never a plain "not a scam"."""
+    if not reported:
+        return
+    knowledge = knowledge or load_knowledge()
+    result.reported = [dict(r) for r in reported]
+    flags = [{"id": f"reported_{r['kind']}", "phrase": r["value"], "start": r["start"], "end": r["end"],
+              "why": r["why"]} for r in reported]
+    result.red_flags = longest_non_overlapping(flags + result.red_flags, lambda f: (f["start"], f["end"]))
+    if result.verdict != SCAM:
+        result.verdict = UNSURE
+    if result.risk_level == "low":
+        result.risk_level = "medium"
+        result.risk_title = localized(knowledge.risk_levels["medium"]["title"], result.lang)
+        if result.scam_type == NO_SCAM:
+            result.do_now = list(localized(knowledge.risk_levels["medium"]["steps"], result.lang))

@@ -66,6 +66,7 @@ class IdentifierKnowledge:
     claims: Mapping[str, Tuple[str, ...]]
     english_home_regions: frozenset
     findings: Mapping[str, Mapping[str, str]]
+    reported: Mapping[str, Any]
 
 
 @lru_cache(maxsize=4)
@@ -97,6 +98,7 @@ def identifier_knowledge(folder: Path = DEFAULT_DIR) -> IdentifierKnowledge:
         claims={lang: tuple(w.lower() for w in words) for lang, words in data["institution_claims"].items()},
         english_home_regions=frozenset(data["english_home_regions"]),
         findings=data["findings"],
+        reported=data["reported"],
     )
 
 
@@ -327,6 +329,23 @@ def _judge_full_number(item: Checked, raw: str, digits: str, claims: bool, bank_
         _add(item, kb, "business_line_as_bank", WARNING, lang)
     elif number_type == phonenumbers.PhoneNumberType.MOBILE and bank_or_police:
         _add(item, kb, "mobile_as_police", WARNING, lang)
+
+
+def find_number_runs(text: str) -> Iterable[Tuple[str, int]]:
+    """Runs of five digits or more that may be a phone number, with where they start."""
+    for match in _DIGIT_RUN.finditer(text):
+        yield match.group(0).strip(), match.start()
+
+
+def host_and_parents(host: str) -> List[str]:
+    """pay.evil.example.com, evil.example.com, example.com: down to the registered domain, never a bare suffix."""
+    split = _splitter()(host)
+    if not split.suffix or not split.domain:
+        return [host]
+    registered = f"{split.domain}.{split.suffix}"
+    labels = host.split(".")
+    names = [".".join(labels[i:]) for i in range(len(labels))]
+    return names[: names.index(registered) + 1] if registered in names else [host]
 
 
 def find_links(text: str) -> Iterable[Tuple[str, int]]:

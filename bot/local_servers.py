@@ -206,6 +206,7 @@ def base_environment(action_port: int, case_db_url: str, tokens: Dict[str, str])
         "INTEGRATION_TOKEN": tokens["integration"],
         "ACTION_SERVER_TOKEN": tokens["actions"],
         "SENDER_ID_KEY": tokens["sender_key"],
+        "REPORT_HASH_KEY": tokens["report_key"],
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "CASE_DB_URL": case_db_url,
         "CLIENT_RATE_MESSAGES": str(TEST_CLIENT_RATE_MESSAGES),
@@ -233,8 +234,9 @@ def production_variables(postgres_url: str, redis_url: str) -> Dict[str, str]:
 
 
 def new_tokens() -> Dict[str, str]:
-    """The staff, integration, Rasa API and action server tokens and the conversation id key."""
-    return {name: secrets.token_urlsafe(16) for name in ("hotline", "integration", "api", "actions", "sender_key")}
+    """The staff, integration, Rasa API and action server tokens, the conversation id and reported-identifier keys."""
+    return {name: secrets.token_urlsafe(16)
+            for name in ("hotline", "integration", "api", "actions", "sender_key", "report_key")}
 
 
 @dataclass

@@ -23,7 +23,7 @@ API_TOKEN_VARIABLE = "RASA_API_TOKEN"
 MIN_TOKEN_CHARS = 16
 # The API's switches and secrets come from the environment only (argparse also takes abbreviations).
 REFUSED_OPTIONS = ("--enable-a", "--auth", "--jwt")
-OTHER_SECRETS = ("HOTLINE_TOKEN", "INTEGRATION_TOKEN", "ACTION_SERVER_TOKEN", "SENDER_ID_KEY")
+OTHER_SECRETS = ("HOTLINE_TOKEN", "INTEGRATION_TOKEN", "ACTION_SERVER_TOKEN", "SENDER_ID_KEY", "REPORT_HASH_KEY")
 
 
 def api_token() -> Optional[str]:

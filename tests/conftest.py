@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from rasa_sdk import Tracker
 
 from actions.common import case_repository
+from actions.reported import report_repository
 from bot.local_servers import (
     MODEL,
     ServiceUnavailable,
@@ -171,8 +172,10 @@ def case_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CASE_DB_URL", url)
         case_repository.cache_clear()
+        report_repository.cache_clear()
         yield url
     case_repository.cache_clear()
+    report_repository.cache_clear()
 
 
 def afternoon_time_zone(now: Optional[datetime] = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -117,6 +118,43 @@ def test_console_shows_each_link_and_number_checked(assistant: LiveAssistant, br
     expect(page.locator("#highlighted-text mark[data-flag-id='number_poses_as_service_line']")).to_have_text("+95588")
     expect(page.locator("#highlighted-text mark[data-flag-id='link_brand_lookalike']")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "hotline-console-identifiers.png"), full_page=True)
+    context.close()
+
+
+def test_console_reports_a_number_imports_a_list_and_shows_the_match(
+    assistant: LiveAssistant, browser: Browser, tmp_path: Path
+) -> None:
+    strings = json.loads((ROOT / "bot/static/console/strings.json").read_text(encoding="utf-8"))["zh"]
+    number, site = f"165{uuid.uuid4().int % 10**8:08d}", f"refund-{uuid.uuid4().hex[:8]}.cn"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(assistant.url + "/webhooks/hotline/")
+    page.fill("#token", assistant.hotline_token)
+    page.fill("#reported-value", number)
+    page.click("#reported-add")
+    expect(page.locator("#reported-status")).to_contain_text("1 次", timeout=30_000)
+    # A police station's list, as a spreadsheet in China saves it: GB18030, Chinese kind names, one bad row.
+    bad = tmp_path / "list-bad.csv"
+    bad.write_bytes(f"kind,value\n网址,{site}\n号码,12\n".encode("gb18030"))
+    page.set_input_files("#reported-file", str(bad))
+    expect(page.locator("#reported-errors li")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#reported-errors li")).to_contain_text("3")
+    good = tmp_path / "list.csv"
+    good.write_bytes(f"kind,value\n网址,{site}\n".encode("gb18030"))
+    page.set_input_files("#reported-file", str(good))
+    expect(page.locator("#reported-status")).to_have_text(
+        strings["reportedImported"].format(rows=1, added=1, already=0), timeout=30_000)
+    page.fill("#caller-text", f"您好，我是物业，维修费请到 https://pay.{site}/fee 缴纳，有问题打 {number}")
+    page.keyboard.press("Control+Enter")
+    matches = page.locator("#reported-matches li.reported-match")
+    expect(matches).to_have_count(2, timeout=30_000)
+    expect(matches.first).to_contain_text(f"pay.{site}")
+    expect(page.locator("#highlighted-text mark[data-flag-id='reported_phone']")).to_have_text(number)
+    page.screenshot(path=str(ARTIFACTS / "hotline-console-reported.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#reported-export")
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    assert exported.startswith("kind,key_hash,") and number not in exported and site not in exported
     context.close()
 
 

@@ -71,3 +71,29 @@ def test_chat_and_history_match_their_schemas(assistant: LiveAssistant) -> None:
     check(replies, response_schema("/webhooks/webchat/webhook", "post", "200"))
     history = requests.get(assistant.url + "/webhooks/webchat/history", params={"sender": sender}, timeout=30).json()
     check(history, response_schema("/webhooks/webchat/history", "get", "200"))
+
+
+def test_the_reported_list_and_an_analysis_naming_it_match_their_schemas(assistant: LiveAssistant) -> None:
+    staff = {"Authorization": f"Bearer {assistant.hotline_token}"}
+    number = f"171{uuid.uuid4().int % 10**8:08d}"
+    body = {"kind": "phone", "value": number}
+    added = requests.post(assistant.url + "/webhooks/hotline/reported", json=body, headers=staff, timeout=30)
+    assert added.status_code == 201, added.text
+    check(added.json(), response_schema("/webhooks/hotline/reported", "post", "201"))
+    looked_up = requests.post(assistant.url + "/webhooks/hotline/reported/lookup", json=body, headers=staff, timeout=30)
+    check(looked_up.json(), response_schema("/webhooks/hotline/reported/lookup", "post", "200"))
+    result = assistant.analyze(f"快递员说包裹破了，让我加他微信再打{number}处理理赔")
+    check(result, response_schema("/webhooks/hotline/analyze", "post", "200"))
+    assert [r["value"] for r in result["reported"]] == [number]
+    rejected = requests.post(assistant.url + "/webhooks/hotline/reported.csv", data=b"kind,value\nphone,12\n",
+                             headers={**staff, "Content-Type": "text/csv"}, timeout=30)
+    assert rejected.status_code == 422
+    check(rejected.json(), response_schema("/webhooks/hotline/reported.csv", "post", "422"))
+    official = requests.post(assistant.url + "/webhooks/hotline/reported", json={"kind": "phone", "value": "95588"},
+                             headers=staff, timeout=30)
+    assert official.status_code == 422 and official.json()["error"] == "official_identifier"
+    check(official.json(), {"$ref": "#/components/schemas/Error"})
+    withdrawn = requests.post(assistant.url + "/webhooks/hotline/reported/withdraw", json=body, headers=staff,
+                              timeout=30)
+    check(withdrawn.json(), response_schema("/webhooks/hotline/reported/withdraw", "post", "200"))
+    assert withdrawn.json()["withdrawn"] == 1

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from bot.amounts import amount_band, parse_amount
 from bot.storage.cases import CaseRepository, make_engine
@@ -72,13 +73,14 @@ def test_upgrading_from_empty_and_from_the_first_revision_end_at_the_same_schema
     engine.dispose()
 
 
-def test_the_last_migration_downgrades_and_upgrades_again(new_database: Callable[[], str]) -> None:
+def test_the_cases_migration_downgrades_and_upgrades_again(new_database: Callable[[], str]) -> None:
     url = new_database()
     upgrade(url)
     command.downgrade(alembic_config(url), "0001")
     assert "credentials_shared" not in [c[0] for c in schema(url)["columns"]]
     upgrade(url)
-    assert rows(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert rows(url, "SELECT version_num FROM alembic_version") == [(head,)]
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.analysis import analyze
+from bot.analysis import add_reported, analyze
 from bot.channels.http import (
     RequestRejected,
     bearer_token_matches,
@@ -29,8 +29,20 @@ from bot.channels.http import (
 )
 from bot.knowledge import load_knowledge
 from bot.language import resolve_language
+from bot.reported import Found as FoundIdentifier
+from bot.reported import (
+    InvalidIdentifier,
+    check_reported,
+    fingerprint,
+    hash_key,
+    is_official,
+    lookup_hashes,
+    normalize,
+)
+from bot.reported_csv import ImportRejected, export_csv, plan_import
 from bot.settings import required_secret
 from bot.storage.cases import CaseRepository, CaseStats
+from bot.storage.reports import STAFF, NewReport, ReportRepository, count_for
 
 logger = structlog.get_logger()
 
@@ -83,11 +95,50 @@ class HotlineInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        return cls(required_secret("HOTLINE_TOKEN", "the hotline API"), CaseRepository.from_environment())
+        hash_key()  # fails at start-up, not at the first lookup
+        return cls(required_secret("HOTLINE_TOKEN", "the hotline API"), CaseRepository.from_environment(),
+                   ReportRepository.from_environment())
 
-    def __init__(self, token: str, cases: CaseRepository) -> None:
+    def __init__(self, token: str, cases: CaseRepository, reports: ReportRepository) -> None:
         self._token = token
         self._cases = cases
+        self._reports = reports
+
+    def _staff_only(self, request: Request) -> None:
+        if not bearer_token_matches(request, self._token):
+            raise RequestRejected(401, "unauthorized", UNAUTHORIZED)
+
+    async def _stored(self, call: Callable[..., Any], *args: Any) -> Any:
+        """A store call off the event loop; a database failure is a 503, never a 500."""
+        try:
+            return await asyncio.to_thread(call, *args)
+        except SQLAlchemyError:
+            logger.exception("hotline.reported.storage_failed")
+            raise RequestRejected(503, "storage_unavailable", "The database cannot be reached; try again later.")
+
+    def _identifier(self, request: Request) -> FoundIdentifier:
+        """The {kind, value} a staff request names, normalised; an official line or site is refused."""
+        self._staff_only(request)
+        payload = json_object(request)
+        value = payload.get("value")
+        if not isinstance(payload.get("kind"), str) or not isinstance(value, str):
+            raise RequestRejected(422, "invalid_identifier", "'kind' and 'value' must be strings.")
+        try:
+            kind, normalized = normalize(payload["kind"], value)
+        except InvalidIdentifier as invalid:
+            raise RequestRejected(422, "invalid_identifier", str(invalid))
+        if is_official(kind, normalized):
+            raise RequestRejected(
+                422, "official_identifier", "This is an official number or site (knowledge/identifiers.yml)."
+            )
+        return FoundIdentifier(kind, value, 0, len(value), normalized)
+
+    async def _report_state(self, item: FoundIdentifier) -> Dict[str, Any]:
+        keys = [(item.kind, h) for h in lookup_hashes(item)]
+        count = count_for(await self._stored(self._reports.counts, keys), keys)
+        state: Dict[str, Any] = {"kind": item.kind, "normalized": item.normalized, "reported": count is not None,
+                                 "reports": 0}
+        return {**state, **count.as_dict()} if count else state
 
     async def _stats(self, request: Request) -> CaseStats:
         """The statistics a staff request asks for, or RequestRejected."""
@@ -127,6 +178,8 @@ class HotlineInput(InputChannel):
                 return error_response(503, "not_ready", "The model is still loading; try again shortly.")
             parse = await agent.parse_message(text)
             result = analyze(parse, text, lang)
+            matches = await asyncio.to_thread(check_reported, text, self._reports, self.name())
+            add_reported(result, [m.as_dict(lang) for m in matches])
             logger.info(
                 "hotline.analyze", scam_type=result.scam_type, risk_level=result.risk_level,
                 chars=len(text),
@@ -144,7 +197,11 @@ class HotlineInput(InputChannel):
                 return rejected.response()
             types = load_knowledge().types
             names = {t: dict(types[t].name) for t in stats.by_scam_type if t in types}
-            return response.json({**stats.as_dict(), "scam_names": names})
+            try:
+                reported = await self._stored(self._reports.stats, stats.since, stats.until)
+            except RequestRejected as rejected:
+                return rejected.response()
+            return response.json({**stats.as_dict(), "scam_names": names, "reported": reported})
 
         @blueprint.route("/stats.csv", methods=["GET"])
         async def stats_export(request: Request) -> HTTPResponse:
@@ -156,6 +213,71 @@ class HotlineInput(InputChannel):
             return response.text(
                 stats_csv(stats), content_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+
+        @blueprint.route("/reported", methods=["POST"])
+        async def report_identifier(request: Request) -> HTTPResponse:
+            """Staff add one report of a number, domain or account id."""
+            try:
+                item = self._identifier(request)
+                await self._stored(self._reports.add, [NewReport(item.kind, fingerprint(item.kind, item.normalized),
+                                                                 STAFF)])
+                state = await self._report_state(item)
+            except RequestRejected as rejected:
+                return rejected.response()
+            logger.info("hotline.reported.added", kind=item.kind)
+            return response.json(state, status=201)
+
+        @blueprint.route("/reported/lookup", methods=["POST"])
+        async def lookup_identifier(request: Request) -> HTTPResponse:
+            """How often one identifier was reported (POST: a number never goes into a URL or an access log)."""
+            try:
+                return response.json(await self._report_state(self._identifier(request)))
+            except RequestRejected as rejected:
+                return rejected.response()
+
+        @blueprint.route("/reported/withdraw", methods=["POST"])
+        async def withdraw_identifier(request: Request) -> HTTPResponse:
+            """Every report of one identifier removed: it was entered by mistake."""
+            try:
+                item = self._identifier(request)
+                removed = await self._stored(self._reports.withdraw, item.kind,
+                                             fingerprint(item.kind, item.normalized))
+            except RequestRejected as rejected:
+                return rejected.response()
+            logger.info("hotline.reported.withdrawn", kind=item.kind, reports=removed)
+            return response.json({"kind": item.kind, "withdrawn": removed})
+
+        for uri in ("/reported", "/reported/lookup", "/reported/withdraw"):
+            refuse_other_methods(blueprint, uri)
+
+        @blueprint.route("/reported.csv", methods=["POST"])
+        async def import_reported(request: Request) -> HTTPResponse:
+            try:
+                self._staff_only(request)
+                plan = plan_import(request.body or b"")
+                added = await self._stored(self._reports.add, plan.reports)
+            except ImportRejected as rejected:
+                return response.json({
+                    "error": "invalid_csv",
+                    "message": "Nothing was imported: correct these rows and send the file again.",
+                    "rows": [{"line": line, "message": message} for line, message in rejected.errors],
+                }, status=422)
+            except RequestRejected as rejected:
+                return rejected.response()
+            logger.info("hotline.reported.imported", rows=plan.rows, added=added)
+            return response.json({"rows": plan.rows, "added": added, "already_there": len(plan.reports) - added})
+
+        @blueprint.route("/reported.csv", methods=["GET"])
+        async def export_reported(request: Request) -> HTTPResponse:
+            try:
+                self._staff_only(request)
+                rows = await self._stored(self._reports.export_rows)
+            except RequestRejected as rejected:
+                return rejected.response()
+            return response.text(
+                export_csv(rows), content_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": 'attachment; filename="reported_identifiers.csv"'},
             )
 
         @blueprint.route("/stats/", methods=["GET"], strict_slashes=True)

@@ -40,3 +40,30 @@ class Case(Base):
     amount_band = sa.Column(sa.String(16))  # bot.amounts: "<1k" … ">=100k", "unknown"
     credentials_shared = sa.Column(sa.Boolean)
     minutes_since_transfer = sa.Column(sa.Float)
+
+
+class IdentifierReport(Base):
+    """One report of a phone number, domain or account id, kept only as a keyed hash (bot/reported.py)."""
+
+    __tablename__ = "identifier_reports"
+    # One report per source reference: a case that agrees twice, or a list imported twice, counts once.
+    __table_args__ = (sa.UniqueConstraint("kind", "key_hash", "reference", name="uq_identifier_reports_reference"),)
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    key_hash = sa.Column(sa.String(64), nullable=False, index=True)
+    source = sa.Column(sa.String(16), nullable=False)  # staff, import, case
+    # None for a staff entry (each one counts); else a keyed hash of the case or of the imported row.
+    reference = sa.Column(sa.String(64))
+    reported_at = sa.Column(sa.DateTime, nullable=False, default=utc_now)
+
+
+class IdentifierMatch(Base):
+    """A message that named a reported identifier: counted on the statistics page, nothing else kept."""
+
+    __tablename__ = "identifier_matches"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    channel = sa.Column(sa.String(64))
+    matched_at = sa.Column(sa.DateTime, nullable=False, default=utc_now, index=True)

@@ -30,6 +30,7 @@
     redFlags: $('red-flags'),
     mentioned: $('mentioned'),
     identifiers: $('identifiers'),
+    reportedMatches: $('reported-matches'),
     nextQuestions: $('next-questions'),
     script: $('script'),
     copy: $('copy-script'),
@@ -203,6 +204,20 @@
     });
   }
 
+  function renderReported(items) {
+    const clean = Array.isArray(items) ? items.filter((r) => r && typeof r === 'object' && r.value) : [];
+    els.reportedMatches.replaceChildren();
+    if (!clean.length) {
+      els.reportedMatches.append(el('li', 'empty', t('noReportedMatches')));
+      return;
+    }
+    clean.forEach((r) => {
+      const li = el('li', 'reported-match');
+      li.append(el('strong', null, String(r.value)), ' ', el('span', null, String(r.why || '')));
+      els.reportedMatches.append(li);
+    });
+  }
+
   function scamLabel(data) {
     if (data.verdict === 'unsure') return t('unsureLabel', { type: String(data.scam_name || data.scam_type || '') });
     return data.scam_name ? String(data.scam_name) : data.scam_type === 'none' || !data.scam_type ? t('noScam') : '';
@@ -248,6 +263,7 @@
     renderRedFlags(flags);
     renderMentioned(data.mentioned);
     renderIdentifiers(data.identifiers);
+    renderReported(data.reported);
 
     fillList(els.nextQuestions, data.next_questions);
     els.script.textContent = data.script ? String(data.script) : t('none');

@@ -23,6 +23,8 @@
     status: $('stats-status'),
     result: $('stats-result'),
     total: $('stats-total'),
+    reportedSummary: $('reported-summary'),
+    matches: $('chart-matches'),
     day: $('chart-day'),
     type: $('chart-type'),
     risk: $('chart-risk'),
@@ -157,6 +159,13 @@
     const risks = RISKS.filter((r) => (data.by_risk_level || {})[r])
       .map((r) => ({ label: t('risk_' + r), count: Number(data.by_risk_level[r]), className: 'bar-' + r }));
     horizontalBars(els.risk, t('byRiskLevel'), risks);
+    const reported = data.reported || {};
+    const listed = Object.values(reported.reported_by_kind || {}).reduce((a, b) => a + Number(b), 0);
+    els.reportedSummary.textContent = t('reportedSummary', { listed, matches: Number(reported.matches || 0) });
+    const matches = Object.entries(reported.matches_by_kind || {})
+      .sort((a, b) => b[1] - a[1])
+      .map(([kind, count]) => ({ label: t('kind_' + kind), count: Number(count) }));
+    horizontalBars(els.matches, t('matchesByKind'), matches);
     els.result.hidden = false;
   }
 

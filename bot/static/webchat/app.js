@@ -314,6 +314,8 @@
       if (hasContent) {
         prev = appendBot(m, ts);
         if (critical) markCritical(prev);
+        // A number or link the person sent is on the reported list: the note stands out.
+        else if (m.custom && m.custom.reported) prev.classList.add('msg-reported');
       } else if (critical) {
         if (!prev) {
           const a = m.custom.analysis || {};
