@@ -36,12 +36,13 @@ def responses_during_form(path: Path = RULES) -> Dict[str, str]:
     for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []:
         steps = rule.get("steps") or []
         conditions = rule.get("condition") or []
+        # intent, its response, any custom action after it (the offer after the report steps), the form
         if (
             {"active_loop": FORM} in conditions
-            and len(steps) == 4
+            and len(steps) >= 4
             and "intent" in steps[0]
             and str(steps[1].get("action", "")).startswith("utter_")
-            and steps[2].get("action") == FORM
+            and steps[-2].get("action") == FORM
         ):
             table[steps[0]["intent"]] = steps[1]["action"]
     return table

@@ -66,18 +66,24 @@ def _plain(value: str) -> str:
 
 
 def normalize_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    international = value.lstrip().startswith(("+", "00"))
+    """E.164 for a valid number; else "+<digits>" dialled from abroad, a Chinese service line without
+    its +86 (95588, as on the card), or the digits as written."""
+    written = value.lstrip()
+    digits = re.sub(r"\D", "", written)
     if len(digits) < 5 or len(digits) > 17:
         raise InvalidIdentifier("a phone number has 5 to 17 digits")
+    international = written.startswith("+") or written.startswith("00")
+    if written.startswith("00"):
+        digits = digits[2:]
     try:
-        number = phonenumbers.parse("+" + digits.lstrip("0") if international else digits, None if international
-                                    else "CN")
+        number = phonenumbers.parse("+" + digits if international else digits, None if international else "CN")
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException:
-        return digits
-    if phonenumbers.is_valid_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return digits  # a service line (95xxx, 400…) or a number of no known plan: its digits
+        pass
+    if international and digits.startswith("86") and len(digits) <= 8:
+        return digits[2:]  # +86 95588: the bank's own short line, dialled from abroad
+    return "+" + digits if international else digits
 
 
 def normalize_domain(value: str) -> str:
