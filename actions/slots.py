@@ -41,6 +41,7 @@ from bot.analysis import scam_type_of_intent
 from bot.facts import EXPOSURES, Facts, extract_facts
 from bot.knowledge import localized
 from bot.language import SUPPORTED, detect_language
+from bot.ocr import IMAGE_SOURCE
 
 MAX_ANSWER_CHARS = 200
 # A bubble the person reads on a phone: at most this many characters.
@@ -154,11 +155,20 @@ def page_languages(tracker: Tracker) -> Tuple[Optional[str], Optional[str], bool
     return current, previous, len(found) > 1
 
 
+def latest_metadata(tracker: Tracker) -> Mapping[str, Any]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("metadata") or {}
+    return {}
+
+
 def reply_language_of_message(tracker: Tracker) -> str:
     """The person's own words decide. A message without any (a button, "ok") keeps the conversation's
-    language, unless the page's switch was just flipped (or this is the first message)."""
+    language, unless the page's switch was just flipped (or this is the first message). A screenshot's
+    words are someone else's: an English text message sent by a Chinese reader is answered in Chinese."""
     entity = next(tracker.get_latest_entity_values("language"), None)
-    spoken = entity if entity in SUPPORTED else detect_language(message_text(tracker))
+    from_image = latest_metadata(tracker).get("source") == IMAGE_SOURCE
+    spoken = entity if entity in SUPPORTED else None if from_image else detect_language(message_text(tracker))
     if spoken:
         return spoken
     page, before, had_before = page_languages(tracker)
@@ -196,6 +206,9 @@ class ValidateSlotMappings(ValidationAction):
 
         lang = reply_language_of_message(tracker)
         found["language"] = lang
+        lines = latest_metadata(tracker).get("image_lines")
+        if latest_metadata(tracker).get("source") == IMAGE_SOURCE and isinstance(lines, int):
+            dispatcher.utter_message(text=localized(knowledge().chat["read_from_image"], lang).format(lines=lines))
 
         in_case = bool(slots.get("scam_type"))
         requested = slots.get("requested_slot") if tracker.active_loop_name else None

@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bench.screenshots import SAMPLES, render
+from bot.identifiers import identifier_knowledge
 from bot.knowledge import load_knowledge, localized
 from bot.local_servers import ROOT
 from tests.conftest import LiveAssistant
@@ -66,6 +69,50 @@ def test_webchat_romance_story_quick_reply_and_reload(assistant: LiveAssistant, 
     # tel: links that dial on a phone
     assert phone.locator("a[href='tel:110']").count() > 0
     phone.screenshot(path=str(ARTIFACTS / "webchat-after-reload.png"), full_page=True)
+
+
+def test_webchat_says_a_number_was_reported_and_adds_it_when_the_person_agrees(
+    assistant: LiveAssistant, phone: Page
+) -> None:
+    staff = {"Authorization": f"Bearer {assistant.hotline_token}"}
+    number = f"170{uuid.uuid4().int % 10**8:08d}"
+    body = {"kind": "phone", "value": number}
+    assert requests.post(assistant.url + "/webhooks/hotline/reported", json=body, headers=staff,
+                         timeout=30).status_code == 201
+    texts = identifier_knowledge().reported
+    phone.goto(assistant.url + "/webhooks/webchat/")
+    phone.fill("#chat-input", f"有个自称京东客服的说我开通了会员要扣费，让我加他微信处理，电话是{number}")
+    phone.click("#send-button")
+    note = phone.locator(".msg-reported")
+    expect(note).to_be_visible(timeout=60_000)
+    expect(note).to_contain_text("1次")
+    expect(note).not_to_contain_text(number)  # never repeated: the stored conversation must not hold it
+    phone.locator(".quick-reply", has_text="怎么报案").last.click()
+    add = phone.locator(".quick-reply", has_text=localized(texts["offer_yes"], "zh"))
+    expect(add).to_be_visible(timeout=60_000)
+    add.last.click()
+    expect(phone.locator(".msg-bot", has_text=localized(texts["added"], "zh"))).to_be_visible(timeout=60_000)
+    phone.screenshot(path=str(ARTIFACTS / "webchat-reported.png"), full_page=True)
+    looked_up = requests.post(assistant.url + "/webhooks/hotline/reported/lookup", json=body, headers=staff,
+                              timeout=30).json()
+    assert looked_up["reports"] == 2
+
+
+def test_webchat_reads_a_screenshot_and_answers_it(assistant: LiveAssistant, phone: Page, tmp_path: Path) -> None:
+    sample = next(s for s in SAMPLES if s.name == "zh_wechat_customer_service")
+    path = tmp_path / "screenshot.png"
+    render(sample).save(path)
+    phone.goto(assistant.url + "/webhooks/webchat/")
+    phone.set_input_files("#image-input", str(path))
+    mine = phone.locator(".msg-user.msg-image")
+    expect(mine).to_have_count(1, timeout=10_000)
+    # the person's bubble shows what was read, then the bot says it read it and answers the story
+    expect(mine).to_contain_text(sample.text.splitlines()[0][:8], timeout=90_000)
+    name = localized(KB.types["customer_service"].name, "zh")
+    expect(phone.locator(".msg-bot", has_text=name).first).to_be_visible(timeout=60_000)
+    phone.screenshot(path=str(ARTIFACTS / "webchat-screenshot.png"), full_page=True)
+    phone.reload()
+    expect(phone.locator(".msg-user.msg-image")).to_have_count(1, timeout=30_000)
 
 
 def test_webchat_keeps_the_draft_when_the_server_is_down(assistant: LiveAssistant, phone: Page) -> None:

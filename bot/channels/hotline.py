@@ -18,17 +18,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.analysis import add_reported, analyze
 from bot.channels.http import (
+    MAX_BODY_BYTES,
     RequestRejected,
     bearer_token_matches,
+    content_type,
     error_response,
     json_object,
     optional_lang,
     refuse_other_methods,
     static_file,
+    streamed_body,
     text_field,
 )
 from bot.knowledge import load_knowledge
 from bot.language import resolve_language
+from bot.ocr import IMAGE_TYPES, MAX_IMAGE_BYTES, ReadText, read_image
 from bot.reported import Found as FoundIdentifier
 from bot.reported import (
     InvalidIdentifier,
@@ -163,14 +167,22 @@ class HotlineInput(InputChannel):
         async def assets(request: Request, name: str) -> HTTPResponse:
             return static_file("console", name)
 
-        @blueprint.route("/analyze", methods=["POST"])
+        # stream=True: a screenshot may be larger than the server's 64 KB limit; JSON keeps that limit.
+        @blueprint.route("/analyze", methods=["POST"], stream=True)
         async def analyze_text(request: Request) -> HTTPResponse:
             if not bearer_token_matches(request, self._token):
                 return error_response(401, "unauthorized", UNAUTHORIZED)
+            read: Optional[ReadText] = None
             try:
-                payload = json_object(request)
-                text = text_field(payload, "text")
-                lang = resolve_language(text, optional_lang(payload))
+                if content_type(request) in IMAGE_TYPES:
+                    read = await read_image(await streamed_body(request, MAX_IMAGE_BYTES))
+                    text = read.flowing
+                    lang = resolve_language(text, optional_lang({"lang": request.args.get("lang")}))
+                else:
+                    request.body = await streamed_body(request, MAX_BODY_BYTES)
+                    payload = json_object(request)
+                    text = text_field(payload, "text")
+                    lang = resolve_language(text, optional_lang(payload))
             except RequestRejected as rejected:
                 return rejected.response()
             agent = request.app.ctx.agent
@@ -182,9 +194,12 @@ class HotlineInput(InputChannel):
             add_reported(result, [m.as_dict(lang) for m in matches])
             logger.info(
                 "hotline.analyze", scam_type=result.scam_type, risk_level=result.risk_level,
-                chars=len(text),
+                chars=len(text), image=read is not None,
             )
-            return response.json(result.as_dict())
+            body = result.as_dict()
+            if read is not None:
+                body["ocr"] = read.as_dict()
+            return response.json(body)
 
         refuse_other_methods(blueprint, "/analyze")
 

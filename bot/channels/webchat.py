@@ -6,6 +6,7 @@ The page's `sender` names the conversation; Rasa keeps it as the web chat's keye
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -16,16 +17,20 @@ from sanic.response import HTTPResponse
 
 from bot.channels.http import (
     RequestRejected,
+    content_type,
     json_object,
     known_metadata,
     limit_request_size,
+    optional_lang,
     refuse_other_methods,
     sender_field,
     static_file,
+    streamed_body,
     text_field,
 )
 from bot.channels.ratelimit import RateLimits, rate_limited, shared_rate_limits
 from bot.channels.turns import run_turn, store_unavailable
+from bot.ocr import IMAGE_SOURCE, IMAGE_TYPES, MAX_IMAGE_BYTES, read_image
 from bot.senders import conversation_id, sender_id_key
 from bot.tracker_store import watch_store_failures
 
@@ -60,7 +65,10 @@ def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
     for event in events:
         if isinstance(event, UserUttered) and event.text:
             shown = (event.metadata or {}).get("display") or event.text
-            messages.append({"role": "user", "text": shown, "timestamp": event.timestamp})
+            said: Dict[str, Any] = {"role": "user", "text": shown, "timestamp": event.timestamp}
+            if (event.metadata or {}).get("source") == IMAGE_SOURCE:
+                said["source"] = IMAGE_SOURCE
+            messages.append(said)
         elif isinstance(event, BotUttered):
             message: Dict[str, Any] = {"role": "bot", "timestamp": event.timestamp}
             if event.text:
@@ -118,6 +126,40 @@ class WebchatInput(InputChannel):
             return await run_turn(request, on_new_message, message, collector)
 
         refuse_other_methods(blueprint, "/webhook")
+
+        # A screenshot: POST the image itself (image/png, image/jpeg…) to /image?sender=…&lang=…. Its text
+        # goes through the same turn as a typed message; the page shows what was read in the person's bubble.
+        @blueprint.route("/image", methods=["POST"], stream=True)
+        async def receive_image(request: Request) -> HTTPResponse:
+            try:
+                sender = sender_field({"sender": request.args.get("sender")})
+                lang = optional_lang({"lang": request.args.get("lang")})
+                if content_type(request) not in IMAGE_TYPES:
+                    raise RequestRejected(415, "unsupported_media_type", "Send a PNG, JPEG, WebP, BMP or GIF image.")
+            except RequestRejected as rejected:
+                return rejected.response()
+            retry_after = self._limit.retry_after(request, self.name(), sender)
+            if retry_after is not None:
+                return rate_limited(retry_after, lang)
+            try:
+                read = await read_image(await streamed_body(request, MAX_IMAGE_BYTES))
+            except RequestRejected as rejected:
+                return rejected.response()
+            metadata: Dict[str, Any] = {"display": read.text, "source": IMAGE_SOURCE, "image_lines": len(read.lines)}
+            if lang:
+                metadata["lang"] = lang
+            collector = WebchatOutput(sender)
+            message = UserMessage(
+                read.flowing, collector, conversation_id(self.name(), sender), input_channel=self.name(),
+                metadata=metadata,
+            )
+            replies = await run_turn(request, on_new_message, message, collector)
+            if replies.status != 200:
+                return replies
+            # What was read, for the person's own bubble, beside the replies.
+            return response.json({"read": {**read.as_dict(), "text": read.text},
+                                  "messages": json.loads(replies.body or b"[]")},
+                                 headers=dict(replies.headers))
 
         @blueprint.route("/history", methods=["GET"])
         async def history(request: Request) -> HTTPResponse:

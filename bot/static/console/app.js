@@ -38,6 +38,7 @@
     doNow: $('do-now'),
     reportSteps: $('report-steps'),
     langToggle: $('lang-toggle'),
+    imageInput: $('image-input'),
   };
 
   let strings = {};
@@ -305,18 +306,28 @@
     els.form.setAttribute('aria-busy', on ? 'true' : 'false');
   }
 
-  async function analyze() {
+  // `image`: a pasted, dropped or chosen screenshot, read by the server; otherwise the typed words.
+  async function analyze(image) {
     if (busy) return;
-    const text = els.text.value;
-    if (!text.trim()) {
+    let text = els.text.value;
+    if (!image && !text.trim()) {
       showError({ kind: 'local', key: 'errorEmpty' });
       els.text.focus();
       return;
     }
     const token = els.token.value.trim();
-    const body = { text };
-    if (els.langSelect.value !== 'auto') body.lang = els.langSelect.value;
-    const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
+    const chosenLang = els.langSelect.value !== 'auto' ? els.langSelect.value : null;
+    const headers = { Accept: 'application/json' };
+    let url = 'analyze';
+    let payload;
+    if (image) {
+      headers['Content-Type'] = image.type;
+      if (chosenLang) url += '?lang=' + chosenLang;
+      payload = image;
+    } else {
+      headers['Content-Type'] = 'application/json';
+      payload = JSON.stringify(chosenLang ? { text, lang: chosenLang } : { text });
+    }
     if (token) headers.Authorization = 'Bearer ' + token;
 
     clearError();
@@ -328,7 +339,7 @@
     try {
       let res;
       try {
-        res = await fetch('analyze', { method: 'POST', headers, body: JSON.stringify(body), signal: ctrl.signal });
+        res = await fetch(url, { method: 'POST', headers, body: payload, signal: ctrl.signal });
       } catch (e) {
         throw { kind: timedOut ? 'timeout' : 'network' };
       }
@@ -344,6 +355,11 @@
         throw { kind: 'server', status: res.status, code: data && data.error, message: data && data.message };
       }
       if (!data || typeof data !== 'object') throw { kind: 'bad-response' };
+      if (image && data.ocr && typeof data.ocr.text === 'string') {
+        // What was read from the screenshot, where staff can correct it and analyse again.
+        text = data.ocr.text;
+        els.text.value = text;
+      }
       lastResult = { data, text };
       renderResult(data, text);
       els.status.textContent = t('doneStatus', { type: scamLabel(data) || data.scam_type, risk: riskLabel(data.risk_level) });
@@ -420,6 +436,25 @@
       els.text.focus();
     });
     els.copy.addEventListener('click', copyScript);
+    const imageOf = (items) => Array.from(items || []).find((f) => f && /^image\//.test(f.type));
+    els.text.addEventListener('paste', (e) => {
+      const item = Array.from((e.clipboardData && e.clipboardData.items) || []).find((i) => /^image\//.test(i.type));
+      if (!item) return;
+      e.preventDefault();
+      analyze(item.getAsFile());
+    });
+    els.text.addEventListener('dragover', (e) => e.preventDefault());
+    els.text.addEventListener('drop', (e) => {
+      const file = imageOf(e.dataTransfer && e.dataTransfer.files);
+      if (!file) return;
+      e.preventDefault();
+      analyze(file);
+    });
+    els.imageInput.addEventListener('change', () => {
+      const file = imageOf(els.imageInput.files);
+      els.imageInput.value = '';
+      if (file) analyze(file);
+    });
     els.langToggle.addEventListener('click', () => {
       uiLang = uiLang === 'zh' ? 'en' : 'zh';
       storageSet('localStorage', KEY_UI_LANG, uiLang);

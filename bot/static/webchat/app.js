@@ -19,6 +19,8 @@
     form: document.getElementById('composer'),
     input: document.getElementById('chat-input'),
     send: document.getElementById('send-button'),
+    imageInput: document.getElementById('image-input'),
+    imageButton: document.getElementById('image-button'),
     langToggle: document.getElementById('lang-toggle'),
     sizeToggle: document.getElementById('text-size-toggle'),
     newChat: document.getElementById('new-chat'),
@@ -437,6 +439,28 @@
     scrollToBottom();
   }
 
+  // A screenshot goes as the image itself; the reply names the text read from it.
+  function request(payload, conversation, signal) {
+    if (payload instanceof Blob) {
+      const query = 'sender=' + encodeURIComponent(conversation) + '&lang=' + encodeURIComponent(lang);
+      return fetch('image?' + query, {
+        method: 'POST', headers: { 'Content-Type': payload.type, Accept: 'application/json' }, body: payload, signal,
+      });
+    }
+    return fetch('webhook', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ sender: conversation, message: payload, metadata: { lang } }),
+      signal,
+    });
+  }
+
+  function showReadText(row, read) {
+    const span = row.querySelector('.bubble-text');
+    if (!span || !read || typeof read.text !== 'string') return;
+    span.replaceChildren(linkify(read.text));
+  }
+
   async function post(payload, row, gen, conversation) {
     if (gen !== generation) return;
     setTyping(1);
@@ -445,12 +469,7 @@
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; ctrl.abort(); }, TIMEOUT_MS);
     try {
-      const res = await fetch('webhook', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({ sender: conversation, message: payload, metadata: { lang } }),
-        signal: ctrl.signal,
-      });
+      const res = await request(payload, conversation, ctrl.signal);
       if (!res.ok) {
         let detail = '';
         try {
@@ -467,6 +486,10 @@
         throw { kind: 'server', status: res.status, detail: '' };
       }
       if (gen !== generation) return;
+      if (payload instanceof Blob && data && typeof data === 'object' && !Array.isArray(data)) {
+        showReadText(row, data.read);
+        data = data.messages;
+      }
       renderBotBatch(Array.isArray(data) ? data : [], nowSeconds());
     } catch (err) {
       if (gen !== generation) return;
@@ -488,7 +511,21 @@
   function sendMessage(payload, displayText) {
     disableQuickReplies();
     const row = appendUser(displayText == null ? payload : displayText, nowSeconds());
+    if (payload instanceof Blob) row.classList.add('msg-image');
     enqueue(payload, row);
+  }
+
+  const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+
+  function sendImage() {
+    const file = els.imageInput.files && els.imageInput.files[0];
+    els.imageInput.value = '';
+    if (!file) return;
+    if (file.size > MAX_IMAGE_BYTES) {
+      appendNote('imageTooLarge');
+      return;
+    }
+    sendMessage(file, t('imageReading'));
   }
 
   /* ---------- input ---------- */
@@ -569,6 +606,7 @@
       const ts = typeof m.timestamp === 'number' ? m.timestamp : nowSeconds();
       if (m.role === 'user') {
         flush();
+        const fromImage = m.source === 'image';
         // The server stores a clicked button's payload ("/affirm"); show its title instead.
         let shown = m.text == null ? '' : String(m.text);
         lastBatchRows.forEach((row) => {
@@ -581,7 +619,8 @@
           disableQuickReplies(row);
         });
         lastBatchRows = [];
-        appendUser(shown, ts);
+        const row = appendUser(shown, ts);
+        if (fromImage) row.classList.add('msg-image');
       } else {
         if (!batch.length) batchTs = ts;
         batch.push(m);
@@ -638,6 +677,8 @@
       e.preventDefault();
       submitInput();
     });
+    els.imageButton.addEventListener('click', () => els.imageInput.click());
+    els.imageInput.addEventListener('change', sendImage);
     els.input.addEventListener('keydown', (e) => {
       // isComposing / 229: Enter confirms a pinyin IME candidate, it must not send.
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
