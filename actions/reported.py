@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import structlog
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import conversation_language
@@ -26,6 +26,7 @@ from bot.storage.reports import CASE, NewReport, ReportRepository
 logger = structlog.get_logger()
 
 REPORTABLE_SLOT = "reportable_ids"
+OFFERED_SLOT = "report_offered"
 REPORT_PAYLOAD = "/report_identifiers"
 # A conversation's fingerprints kept for consent; more than this and the oldest go.
 MAX_REPORTABLE = 20
@@ -106,15 +107,18 @@ class ActionOfferReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        entries = [e for e in map(_parse_entry, tracker.get_slot(REPORTABLE_SLOT) or []) if e]
-        if entries:
-            lang = conversation_language(tracker)
-            texts = identifier_knowledge().reported
-            dispatcher.utter_message(
-                text=str(localized(texts["offer"], lang)).format(kinds=_kinds_named(entries, lang)),
-                buttons=[{"title": str(localized(texts["offer_yes"], lang)), "payload": REPORT_PAYLOAD}],
-            )
-        return []
+        named = [str(e) for e in tracker.get_slot(REPORTABLE_SLOT) or []]
+        offered = set(tracker.get_slot(OFFERED_SLOT) or [])
+        entries = [e for e in map(_parse_entry, (n for n in named if n not in offered)) if e]
+        if not entries:
+            return []  # nothing named, or all of it offered before: the report steps alone
+        lang = conversation_language(tracker)
+        texts = identifier_knowledge().reported
+        dispatcher.utter_message(
+            text=str(localized(texts["offer"], lang)).format(kinds=_kinds_named(entries, lang)),
+            buttons=[{"title": str(localized(texts["offer_yes"], lang)), "payload": REPORT_PAYLOAD}],
+        )
+        return [SlotSet(OFFERED_SLOT, named)]
 
 
 class ActionReportIdentifiers(Action):
@@ -142,4 +146,4 @@ class ActionReportIdentifiers(Action):
             return []
         logger.info("reported.case_added", added=added, named=len(entries))
         dispatcher.utter_message(text=str(localized(texts["added" if added else "already"], lang)))
-        return []
+        return [SlotSet(OFFERED_SLOT, list(tracker.get_slot(REPORTABLE_SLOT) or []))]

@@ -97,10 +97,20 @@ def test_the_offer_comes_only_when_the_conversation_named_something_and_carries_
     entry = entry_for("domain", "refund-jd-help.cn")
     messages, events = run(ActionOfferReport(), make_tracker(
         "/show_report", intent="show_report", slots={"language": "en", REPORTABLE_SLOT: [entry]}))
-    assert events == []
+    assert events == [{"event": "slot", "timestamp": None, "name": "report_offered", "value": [entry]}]
     assert len(messages) == 1
     assert TEXTS["kinds"]["domain"]["en"] in messages[0]["text"]
     assert messages[0]["buttons"] == [{"title": localized(TEXTS["offer_yes"], "en"), "payload": REPORT_PAYLOAD}]
+    # asked again for the report steps: offered once, unless something new was named since
+    again = make_tracker("/show_report", intent="show_report",
+                         slots={REPORTABLE_SLOT: [entry], "report_offered": [entry]})
+    assert run(ActionOfferReport(), again) == ([], [])
+    newer = entry_for("phone", new_mobile())
+    more = make_tracker("/show_report", intent="show_report",
+                        slots={REPORTABLE_SLOT: [entry, newer], "report_offered": [entry]})
+    messages, _ = run(ActionOfferReport(), more)
+    offer = messages[0]["text"]
+    assert TEXTS["kinds"]["phone"]["zh"] in offer and TEXTS["kinds"]["domain"]["zh"] not in offer
 
 
 def test_consent_reports_each_identifier_once_per_conversation() -> None:
@@ -110,7 +120,7 @@ def test_consent_reports_each_identifier_once_per_conversation() -> None:
     tracker = make_tracker(REPORT_PAYLOAD, intent="report_identifiers", slots={REPORTABLE_SLOT: entries},
                            sender_id="consent-zh")
     messages, events = run(ActionReportIdentifiers(), tracker)
-    assert events == []
+    assert slots_of(events) == {"report_offered": entries}
     assert [m["text"] for m in messages] == [localized(TEXTS["added"], "zh")]
     assert reports_of("phone", number) == 1 and reports_of("domain", "https://www." + site + "/pay") == 1
     # agreeing again in the same conversation does not count twice
