@@ -53,17 +53,6 @@ def sent_last_turn(tracker: Tracker) -> List[str]:
     return names
 
 
-def said_this_turn(tracker: Tracker, response: str) -> bool:
-    """Whether the bot already sent this response after the latest message (Rasa runs the slot validation
-    a second time when a form is activated in the same turn)."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return False
-        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == response:
-            return True
-    return False
-
-
 def said_before_this_message(tracker: Tracker, response: str) -> bool:
     """Whether the bot sent this response (by a rule, or from a custom action) before the latest message."""
     seen_latest = False

@@ -25,6 +25,7 @@ RULES = ROOT / "data" / "rules" / "rules.yml"
 CONFIG = ROOT / "config.yml"
 FORM = "triage_form"
 RETRIEVAL_INTENTS = ("faq",)
+OFFER_AFTER_RESPONSE = "action_offer_report"
 # A message that fills a slot and reads as everyday or unclear is an answer to the form.
 ANSWERS_TO_THE_FORM = ("ordinary_message", "nlu_fallback")
 
@@ -36,13 +37,13 @@ def responses_during_form(path: Path = RULES) -> Dict[str, str]:
     for rule in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("rules") or []:
         steps = rule.get("steps") or []
         conditions = rule.get("condition") or []
-        # intent, its response, any custom action after it (the offer after the report steps), the form
+        # intent, its response, the form; or with the offer after the report steps between them (the
+        # stop-payment rule's own action is not an answer: that rule runs only when the form rejects)
         if (
             {"active_loop": FORM} in conditions
-            and len(steps) >= 4
             and "intent" in steps[0]
             and str(steps[1].get("action", "")).startswith("utter_")
-            and steps[-2].get("action") == FORM
+            and [s.get("action") for s in steps[2:-1]] in ([FORM], [OFFER_AFTER_RESPONSE, FORM])
         ):
             table[steps[0]["intent"]] = steps[1]["action"]
     return table

@@ -32,7 +32,6 @@ from actions.common import (
     numbered,
     parse_of,
     said_before_this_message,
-    said_this_turn,
     verdict_of,
 )
 from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots_filled_this_turn
@@ -245,7 +244,6 @@ class ValidateSlotMappings(ValidationAction):
         if (
             money_just_left(merged)
             and slots.get("risk_level") != "critical"
-            and not said_this_turn(tracker, "utter_critical_steps")
             # Outside the form, the already_paid rule sends the steps first itself; inside it, the
             # form takes the turn (the intent fills money_sent), so they are sent here.
             and not (intent_of(tracker) == "already_paid" and not tracker.active_loop_name)
