@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import conversation_language
 from bot.identifiers import identifier_knowledge
 from bot.knowledge import localized
-from bot.reported import Found, Match, chat_note, fingerprint, hash_key, identifiers_in, keyed_hash, reported_in
+from bot.reported import chat_note, check_reported, fingerprint, hash_key, identifiers_in, keyed_hash
 from bot.storage.reports import CASE, NewReport, ReportRepository
 
 logger = structlog.get_logger()
@@ -54,24 +54,6 @@ def _parse_entry(entry: Any) -> Optional[Tuple[str, str]]:
     return (kind, digest.hex()) if kind and len(digest) == 32 else None
 
 
-def reported_in_message(text: str, tracker: Tracker) -> Tuple[List[Found], List[Match]]:
-    """The identifiers a message names, and those of them that were reported (each match counted).
-
-    The chat matters more than the store: a storage failure is logged and reads as no match.
-    """
-    found = identifiers_in(text) if text else []
-    if not found:
-        return [], []
-    try:
-        matches = reported_in(found, report_repository())
-        if matches:
-            report_repository().record_matches([m.found.kind for m in matches], tracker.get_latest_input_channel())
-    except Exception:
-        logger.exception("reported.lookup_failed", conversation_id=tracker.sender_id)
-        matches = []
-    return found, matches
-
-
 def reported_slots(
     text: str, tracker: Tracker, dispatcher: CollectingDispatcher, lang: str, slots: Mapping[str, Any]
 ) -> Tuple[Dict[str, Any], bool]:
@@ -79,9 +61,10 @@ def reported_slots(
 
     Returns the slots to set and whether the message named a reported identifier.
     """
-    found, matches = reported_in_message(text, tracker)
+    found = identifiers_in(text) if text else []
     if not found:
         return {}, False
+    matches = check_reported(found, report_repository(), tracker.get_latest_input_channel())
     known = [str(e) for e in slots.get(REPORTABLE_SLOT) or []]
     entries = [slot_entry(f.kind, fingerprint(f.kind, f.normalized)) for f in found]
     new_matches = [m for m in matches if slot_entry(m.found.kind, fingerprint(m.found.kind, m.found.normalized))

@@ -47,7 +47,7 @@ _ACCOUNT_ID = re.compile(r"[a-z0-9_\-.@+]{2,64}")
 
 
 class InvalidIdentifier(ValueError):
-    """The value cannot be this kind of identifier, or it is an official one that must never be reported."""
+    """The value cannot be this kind of identifier."""
 
 
 @dataclass(frozen=True)
@@ -241,13 +241,15 @@ def reported_in(found: Sequence[Found], repository: ReportRepository,
     return matches
 
 
-def check_reported(text: str, repository: ReportRepository, channel: Optional[str]) -> List[Match]:
-    """The reported identifiers in a text; each match is counted for the statistics.
+def check_reported(found: Sequence[Found], repository: ReportRepository, channel: Optional[str]) -> List[Match]:
+    """The reported ones among the identifiers found in a text; each match is counted for the statistics.
 
     The reply matters more than the store: a storage failure is logged and reads as no match.
     """
+    if not found:
+        return []
     try:
-        matches = reported_in(identifiers_in(text), repository)
+        matches = reported_in(found, repository)
         if matches:
             repository.record_matches([m.found.kind for m in matches], channel)
         return matches

@@ -506,7 +506,7 @@ def test_export_rows_give_each_identifier_its_count_and_days(store: ReportReposi
 def test_a_link_under_a_reported_domain_matches(store: ReportRepository) -> None:
     store.add([staff("domain", "evil-pay.cn", datetime(2024, 5, 6, 12))])
     text = "您的账户异常，请登录 https://secure.evil-pay.cn/login 验证身份"
-    [match] = check_reported(text, store, "hotline")
+    [match] = check_reported(identifiers_in(text), store, "hotline")
     assert (match.found.kind, match.found.value, match.found.normalized) == (
         "domain", "https://secure.evil-pay.cn/login", "secure.evil-pay.cn")
     assert match.count.reports == 1
@@ -514,9 +514,9 @@ def test_a_link_under_a_reported_domain_matches(store: ReportRepository) -> None
 
 def test_a_reported_host_does_not_match_its_sibling_or_its_parent(store: ReportRepository) -> None:
     store.add([staff("domain", "https://secure.evil-pay.cn/")])
-    assert check_reported("请登录 https://other.evil-pay.cn/login", store, "hotline") == []
-    assert check_reported("请登录 evil-pay.cn", store, "hotline") == []
-    assert len(check_reported("请登录 https://a.secure.evil-pay.cn/x", store, "hotline")) == 1
+    assert check_reported(identifiers_in("请登录 https://other.evil-pay.cn/login"), store, "hotline") == []
+    assert check_reported(identifiers_in("请登录 evil-pay.cn"), store, "hotline") == []
+    assert len(check_reported(identifiers_in("请登录 https://a.secure.evil-pay.cn/x"), store, "hotline")) == 1
 
 
 def test_reports_of_a_host_and_of_its_domains_are_summed(store: ReportRepository) -> None:
@@ -536,14 +536,14 @@ def test_only_the_reported_identifiers_of_a_text_match_and_each_match_is_counted
                staff("alipay", "13800001111")])  # an Alipay account that is a phone number
     text = (f"加微信 WX_SCAM_001，转到银行卡 {CARD_19}，有事打 139-1234-5678 或者 13912345670，"
             "支付宝转账到 138 0000 1111")
-    matches = check_reported(text, store, "webchat")
+    matches = check_reported(identifiers_in(text), store, "webchat")
     assert [(m.found.kind, m.found.normalized) for m in matches] == [
         ("wechat", "wx_scam_001"), ("bank_card", CARD_19), ("phone", "+8613912345678"), ("phone", "+8613800001111"),
     ]
     today = utc_now().date()
     assert store.stats(today, today)["matches_by_kind"] == {"bank_card": 1, "phone": 2, "wechat": 1}
     # A text without a reported identifier records nothing.
-    assert check_reported("有事打 13912345670", store, "webchat") == []
+    assert check_reported(identifiers_in("有事打 13912345670"), store, "webchat") == []
     assert store.stats(today, today)["matches"] == 4
 
 
@@ -591,7 +591,7 @@ def test_a_store_that_cannot_be_read_is_no_match_not_an_error(kind: str, tmp_pat
         broken = ReportRepository(engine)
         with pytest.raises(sa.exc.SQLAlchemyError):  # the store does fail underneath
             reported_in(identifiers_in(text), broken)
-        assert check_reported(text, broken, "hotline") == []
+        assert check_reported(identifiers_in(text), broken, "hotline") == []
     finally:
         engine.dispose()
     assert not (tmp_path / "no").exists()

@@ -39,6 +39,7 @@ from bot.reported import (
     check_reported,
     fingerprint,
     hash_key,
+    identifiers_in,
     is_official,
     lookup_hashes,
     normalize,
@@ -190,7 +191,7 @@ class HotlineInput(InputChannel):
                 return error_response(503, "not_ready", "The model is still loading; try again shortly.")
             parse = await agent.parse_message(text)
             result = analyze(parse, text, lang)
-            matches = await asyncio.to_thread(check_reported, text, self._reports, self.name())
+            matches = await asyncio.to_thread(lambda: check_reported(identifiers_in(text), self._reports, self.name()))
             add_reported(result, [m.as_dict(lang) for m in matches])
             logger.info(
                 "hotline.analyze", scam_type=result.scam_type, risk_level=result.risk_level,

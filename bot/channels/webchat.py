@@ -16,6 +16,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.http import (
+    MAX_TEXT_CHARS,
     RequestRejected,
     content_type,
     json_object,
@@ -145,7 +146,8 @@ class WebchatInput(InputChannel):
                 read = await read_image(await streamed_body(request, MAX_IMAGE_BYTES))
             except RequestRejected as rejected:
                 return rejected.response()
-            metadata: Dict[str, Any] = {"display": read.text, "source": IMAGE_SOURCE, "image_lines": len(read.lines)}
+            metadata: Dict[str, Any] = {"display": read.text[:MAX_TEXT_CHARS], "source": IMAGE_SOURCE,
+                                        "image_lines": len(read.lines)}
             if lang:
                 metadata["lang"] = lang
             collector = WebchatOutput(sender)
