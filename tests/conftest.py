@@ -164,6 +164,14 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
         admin.dispose()
 
 
+@pytest.fixture
+def migrated_url(new_database: Callable[[], str]) -> str:
+    """A fresh database at the latest schema, on SQLite and on PostgreSQL."""
+    url = new_database()
+    upgrade(url)
+    return url
+
+
 @pytest.fixture(scope="session", autouse=True)
 def case_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The case database the actions write to when run in this process."""

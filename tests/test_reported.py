@@ -56,16 +56,9 @@ def report_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def report_url(new_database: Callable[[], str]) -> str:
-    url = new_database()
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def store(report_url: str) -> Iterator[ReportRepository]:
+def store(migrated_url: str) -> Iterator[ReportRepository]:
     """An empty, migrated reported-identifier store (SQLite, then PostgreSQL)."""
-    engine = make_engine(report_url)
+    engine = make_engine(migrated_url)
     yield ReportRepository(engine)
     engine.dispose()
 
@@ -455,11 +448,11 @@ def backdate_matches(url: str, kind: str, days: int) -> None:
             when=utc_now() - timedelta(days=days), kind=kind)
 
 
-def test_stats_count_matches_by_kind_and_day_within_the_window(store: ReportRepository, report_url: str) -> None:
+def test_stats_count_matches_by_kind_and_day_within_the_window(store: ReportRepository, migrated_url: str) -> None:
     store.add([staff("phone", "13912345678"), staff("phone", "13912345678"), staff("phone", "13912345679"),
                staff("domain", "evil-pay.cn")])
     store.record_matches(["bank_card"], "webchat")
-    backdate_matches(report_url, "bank_card", 40)
+    backdate_matches(migrated_url, "bank_card", 40)
     store.record_matches(["phone", "phone", "domain"], "hotline")
     store.record_matches(["qq"], None)
     today = utc_now().date()

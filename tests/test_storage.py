@@ -84,15 +84,8 @@ def test_the_cases_migration_downgrades_and_upgrades_again(new_database: Callabl
 
 
 @pytest.fixture
-def case_url(new_database: Callable[[], str]) -> str:
-    url = new_database()
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def repository(case_url: str) -> Iterator[CaseRepository]:
-    engine = make_engine(case_url)
+def repository(migrated_url: str) -> Iterator[CaseRepository]:
+    engine = make_engine(migrated_url)
     yield CaseRepository(engine)
     engine.dispose()
 
@@ -107,11 +100,11 @@ def backdate(url: str, conversation_id: str, days: int) -> None:
     engine.dispose()
 
 
-def test_upsert_creates_then_updates_one_case_per_conversation(repository: CaseRepository, case_url: str) -> None:
+def test_upsert_creates_then_updates_one_case_per_conversation(repository: CaseRepository, migrated_url: str) -> None:
     repository.upsert("c1", scam_type="romance", language="zh", channel="webchat")
     repository.upsert("c1", risk_level="critical", money_sent=True, amount_band="10k-100k",
                       credentials_shared=False, minutes_since_transfer=30.0)
-    found = rows(case_url,
+    found = rows(migrated_url,
                  "SELECT conversation_id, scam_type, language, channel, risk_level, money_sent, amount_band, "
                  "credentials_shared, minutes_since_transfer FROM cases")
     assert found == [("c1", "romance", "zh", "webchat", "critical", True, "10k-100k", False, 30.0)]
@@ -119,12 +112,12 @@ def test_upsert_creates_then_updates_one_case_per_conversation(repository: CaseR
         repository.upsert("c1", text="我的电话13812345678")
 
 
-def test_stats_count_by_type_risk_and_day_within_the_period(repository: CaseRepository, case_url: str) -> None:
+def test_stats_count_by_type_risk_and_day_within_the_period(repository: CaseRepository, migrated_url: str) -> None:
     repository.upsert("a", scam_type="romance", risk_level="critical")
     repository.upsert("b", scam_type="romance", risk_level="medium")
     repository.upsert("c", scam_type="investment")
     repository.upsert("old", scam_type="fake_loan", risk_level="low")
-    backdate(case_url, "old", 40)
+    backdate(migrated_url, "old", 40)
     today = utc_now().date()
 
     stats = repository.stats(today - timedelta(days=29), today)
@@ -140,10 +133,10 @@ def test_stats_count_by_type_risk_and_day_within_the_period(repository: CaseRepo
     assert repository.stats(date(2000, 1, 1), date(2000, 12, 31)).total == 0
 
 
-def test_delete_older_than_keeps_recent_cases(repository: CaseRepository, case_url: str) -> None:
+def test_delete_older_than_keeps_recent_cases(repository: CaseRepository, migrated_url: str) -> None:
     repository.upsert("recent", scam_type="romance")
     repository.upsert("stale", scam_type="romance")
-    backdate(case_url, "stale", 100)
+    backdate(migrated_url, "stale", 100)
     assert repository.delete_older_than(90) == 1
     today = utc_now().date()
     assert repository.stats(today - timedelta(days=365), today).total == 1

@@ -114,12 +114,12 @@ class HotlineInput(InputChannel):
             raise RequestRejected(401, "unauthorized", UNAUTHORIZED)
 
     async def _stored(self, call: Callable[..., Any], *args: Any) -> Any:
-        """A store call off the event loop; a database failure is a 503, never a 500."""
+        """A blocking store call off the event loop (chats go on meanwhile); a database failure is a 503."""
         try:
             return await asyncio.to_thread(call, *args)
         except SQLAlchemyError:
-            logger.exception("hotline.reported.storage_failed")
-            raise RequestRejected(503, "storage_unavailable", "The database cannot be reached; try again later.")
+            logger.exception("hotline.storage_failed", call=getattr(call, "__name__", "?"))
+            raise RequestRejected(503, "storage_unavailable", "The case database cannot be read; try again later.")
 
     def _identifier(self, request: Request) -> FoundIdentifier:
         """The {kind, value} a staff request names, normalised; an official line or site is refused."""
@@ -147,15 +147,10 @@ class HotlineInput(InputChannel):
 
     async def _stats(self, request: Request) -> CaseStats:
         """The statistics a staff request asks for, or RequestRejected."""
-        if not bearer_token_matches(request, self._token):
-            raise RequestRejected(401, "unauthorized", UNAUTHORIZED)
+        self._staff_only(request)
         since, until = stats_window(request.args)
-        try:
-            # The query blocks: off the event loop, so chats go on meanwhile.
-            return await asyncio.to_thread(self._cases.stats, since, until)
-        except SQLAlchemyError:
-            logger.exception("hotline.stats.failed")
-            raise RequestRejected(503, "storage_unavailable", "The case database cannot be read; try again later.")
+        stats: CaseStats = await self._stored(self._cases.stats, since, until)
+        return stats
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("hotline", inspect.getmodule(self).__name__)  # type: ignore[union-attr]
