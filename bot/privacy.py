@@ -37,7 +37,8 @@ from typing import Callable, Iterator, List, Optional, Pattern, Sequence, Tuple
 # --- the normalised views -------------------------------------------------------------
 
 _ZERO_WIDTH = {ord(c): " " for c in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"}
-_CN_DIGITS = str.maketrans("零〇○一二三四五六七八九幺", "0001234567891")
+# Chinese digits as 0-9 (also read by bot/reported.py, which normalises the same writings).
+CN_DIGITS = str.maketrans("零〇○一二三四五六七八九幺", "0001234567891")
 
 
 class _View:
@@ -60,7 +61,7 @@ class _View:
                 source.extend([index] * len(normal))
             self.text = "".join(parts)
             self.source = source
-        self.digits = self.text.translate(_CN_DIGITS)
+        self.digits = self.text.translate(CN_DIGITS)
 
     def original_span(self, start: int, end: int) -> Tuple[int, int]:
         if self.source is None:

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.identifiers import IdentifierKnowledge, find_links, find_number_runs, host_and_parents, identifier_knowledge
 from bot.knowledge import localized
-from bot.privacy import personal_spans
+from bot.privacy import CN_DIGITS, personal_spans
 from bot.settings import ConfigurationError, environment, is_development
 from bot.storage.reports import ReportCount, ReportRepository, count_for
 
@@ -41,7 +41,6 @@ DEV_KEY_FILE = Path(__file__).resolve().parent.parent / "var" / "report_hash.key
 # What the privacy reader calls these ids (bot/privacy.py placeholders); an e-mail is read as an Alipay account.
 _PLACEHOLDER_KINDS = {"[PHONE]": PHONE, "[BANK_CARD]": BANK_CARD, "[WECHAT_ID]": WECHAT, "[QQ_ID]": QQ,
                       "[ALIPAY_ID]": ALIPAY, "[EMAIL]": ALIPAY}
-_CN_DIGITS = str.maketrans("零〇○一二三四五六七八九幺", "0001234567891")
 _HOST = re.compile(r"[a-z0-9\-_.]{1,253}")
 _ACCOUNT_ID = re.compile(r"[a-z0-9_\-.@+]{2,64}")
 
@@ -62,7 +61,7 @@ class Found:
 
 
 def _plain(value: str) -> str:
-    return unicodedata.normalize("NFKC", value).translate(_CN_DIGITS).strip()
+    return unicodedata.normalize("NFKC", value).translate(CN_DIGITS).strip()
 
 
 def normalize_phone(value: str) -> str:

@@ -37,6 +37,7 @@ from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import Base, utc_now
 from bot.storage.reports import CASE, IMPORT, STAFF, NewReport, ReportRepository
 from tests.conftest import LiveAssistant
+from tests.test_storage import rows
 
 TEST_KEY = "test-report-hash-key-0123456789"
 # Luhn-valid card numbers: the privacy reader only takes a digit run for a card when its check digit is right.
@@ -67,15 +68,6 @@ def table_names(url: str) -> Set[str]:
     engine = make_engine(url)
     try:
         return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def select(url: str, sql: str) -> List[tuple]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(sa.text(sql))]
     finally:
         engine.dispose()
 
@@ -366,7 +358,7 @@ def test_the_migration_adds_the_two_tables_and_downgrades_cleanly(new_database: 
 
     upgrade(url)
     assert table_names(url) >= REPORTED_TABLES
-    assert select(url, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert rows(url, "SELECT version_num FROM alembic_version") == [("0003",)]
     engine = make_engine(url)
     try:
         indexes = {i["name"] for t in REPORTED_TABLES for i in sa.inspect(engine).get_indexes(t)}
@@ -380,11 +372,11 @@ def test_the_migration_adds_the_two_tables_and_downgrades_cleanly(new_database: 
     command.downgrade(alembic_config(url), "0002")
     assert not REPORTED_TABLES & table_names(url)
     assert "cases" in table_names(url)  # the cases are not touched
-    assert select(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert rows(url, "SELECT version_num FROM alembic_version") == [("0002",)]
 
     upgrade(url)
     assert table_names(url) >= REPORTED_TABLES
-    assert select(url, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert rows(url, "SELECT version_num FROM alembic_version") == [("0003",)]
 
 
 def test_add_and_count_reports(store: ReportRepository) -> None:
