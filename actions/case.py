@@ -27,6 +27,7 @@ from actions.common import (
 )
 from actions.risk import record_risk
 from bot.analysis import NO_SCAM, analyze, scam_type_of_intent
+from bot.case_codes import shown
 from bot.knowledge import Knowledge, RedFlag, localized
 
 OPEN_CASE = "action_open_case"
@@ -45,6 +46,8 @@ MAX_QUOTE = {"zh": 12, "en": 30}
 MAX_DO_NOW = 3
 # Phone-sized bubbles: the filled-in parts stay within these many characters.
 MAX_CHARS = {"zh": 120, "en": 300}
+# The reporting notes and the case code share utter_case_report's bubble with its fixed steps.
+REPORT_CHARS = {"zh": 110, "en": 260}
 
 # Slots a new case starts from scratch (the facts of the message that opens it are re-read).
 TRIAGE_SLOTS = (
@@ -71,12 +74,12 @@ def _flag_index(kb: Knowledge) -> Dict[str, RedFlag]:
     return flags
 
 
-def _within(items: Sequence[str], lang: str) -> List[str]:
-    """As many items as fit a phone-sized bubble (at least one)."""
+def _within(items: Sequence[str], lang: str, limit: Optional[int] = None) -> List[str]:
+    """As many items as fit a phone-sized bubble (at least one), or `limit` characters (maybe none)."""
     kept: List[str] = []
     used = 0
     for item in items:
-        if kept and used + len(item) > MAX_CHARS[lang]:
+        if (kept or limit is not None) and used + len(item) > (MAX_CHARS[lang] if limit is None else limit):
             break
         kept.append(item)
         used += len(item)
@@ -98,8 +101,11 @@ def case_flags(analysis_flags: Sequence[Mapping[str, Any]], scam_type: str, kb: 
     return kept
 
 
-def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dict[str, Any]:
-    """The `case_*` slots for a case of this type, in this language (all None without a case).
+def case_texts(
+    scam_type: Optional[str], flags: Sequence[str], lang: str, code: Optional[str] = None
+) -> Dict[str, Any]:
+    """The `case_*` slots for a case of this type, in this language (all None without a case); the
+    reporting notes end with the case's code, when it has one.
 
     `case_has_flags` says whether the warning can quote the person's words (utter_scam_warning).
     """
@@ -122,6 +128,7 @@ def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dic
         reasons = [str(localized(f.why, lang)) for f in scam.red_flags[:2]]
     flag_steps = [str(localized(step, lang)) for step in (index[i].do_now for i, _ in found) if step]
     do_now = list(dict.fromkeys(flag_steps + list(localized(scam.do_now, lang))))
+    code_line = str(localized(kb.chat["case_code_line"], lang)).format(code=shown(code)) if code else ""
     return {
         "case_name": localized(scam.name, lang),
         "case_summary": localized(scam.summary, lang),
@@ -134,7 +141,9 @@ def case_texts(scam_type: Optional[str], flags: Sequence[str], lang: str) -> Dic
         "case_has_flags": bool(quotes),
         "case_reasons": numbered(_within(_dedup(reasons), lang)),
         "case_evidence": numbered(_within(_dedup(list(localized(scam.evidence, lang))), lang)),
-        "case_report": "\n".join(_within(list(localized(scam.report_notes, lang)), lang)),
+        "case_report": "\n".join(
+            _within(list(localized(scam.report_notes, lang)), lang, REPORT_CHARS[lang] - len(code_line)) + [code_line]
+        ) if code_line else "\n".join(_within(list(localized(scam.report_notes, lang)), lang)),
     }
 
 
@@ -209,16 +218,18 @@ class ActionOpenCase(Action):
         number = float(tracker.get_slot("case_number") or 0) + 1
         flags = case_flags(analysis.red_flags, new_type, kb)
         dispatcher.utter_message(json_message={"analysis": {**analysis.as_dict(), "scam_type": new_type}})
-        record_case(
+        code = record_case(
             tracker, number, scam_type=new_type, language=lang, channel=tracker.get_latest_input_channel()
         )
         events: List[EventType] = [
+            SlotSet("case_code", code),
+            SlotSet("case_linked", False),
             SlotSet("scam_type", new_type),
             SlotSet("case_number", number),
             SlotSet("case_second", number > 1),
             SlotSet("case_flags", flags),
         ]
-        events += [SlotSet(k, v) for k, v in case_texts(new_type, flags, lang).items()]
+        events += [SlotSet(k, v) for k, v in case_texts(new_type, flags, lang, code).items()]
         risk = tracker.get_slot("risk_level")
         if number > 1:
             # A new story: the earlier case's answers do not carry over, this message's facts do.

@@ -88,10 +88,15 @@ def case_key(tracker: Tracker, number: Optional[float] = None) -> str:
     return tracker.sender_id if n <= 1 else f"{tracker.sender_id}#{n}"
 
 
-def record_case(tracker: Tracker, number: Optional[float] = None, **fields: Any) -> None:
-    """Update the case record. The chat matters more than the record:
-    a storage failure is logged and the action goes on."""
+def record_case(tracker: Tracker, number: Optional[float] = None, **fields: Any) -> Optional[str]:
+    """Update the case record and return its code (None when it could not be written). A chat that
+    quoted an earlier case's code (slot `case_linked`) updates that case. The chat matters more than
+    the record: a storage failure is logged and the action goes on."""
     try:
-        case_repository().upsert(case_key(tracker, number), **fields)
+        code = tracker.get_slot("case_code")
+        if number is None and code and tracker.get_slot("case_linked"):
+            return str(code) if case_repository().update_by_code(str(code), **fields) else None
+        return case_repository().upsert(case_key(tracker, number), **fields)
     except Exception:
         logger.exception("cases.write_failed", conversation_id=tracker.sender_id, fields=sorted(fields))
+        return None

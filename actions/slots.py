@@ -24,6 +24,7 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.case import case_texts, opens_a_case
+from actions.case_codes import add_to_linked_case, linked_case_slots
 from actions.common import (
     conversation_language,
     intent_of,
@@ -42,6 +43,7 @@ from bot.facts import EXPOSURES, Facts, extract_facts
 from bot.knowledge import localized
 from bot.language import SUPPORTED, detect_language
 from bot.ocr import IMAGE_SOURCE
+from bot.storage.handoffs import HANDOFF_SLOT, WITH_STAFF
 
 MAX_ANSWER_CHARS = 200
 # A bubble the person reads on a phone: at most this many characters.
@@ -201,14 +203,26 @@ class ValidateSlotMappings(ValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        slots: Dict[str, Any] = dict(tracker.current_slot_values())
+        stored: Dict[str, Any] = dict(tracker.current_slot_values())
+        slots = dict(stored)  # with what a quoted case code brings in
         found: Dict[str, Any] = {}
+        if tracker.is_paused():
+            # Staff hold the chat (Rasa predicts nothing while it is paused): the bot says nothing either.
+            add_to_linked_case(tracker, message_text(tracker), slots)
+            return []
 
+        if slots.get(HANDOFF_SLOT) == WITH_STAFF:
+            found[HANDOFF_SLOT] = None  # a new session after staff held the chat: Rasa no longer pauses it
         lang = reply_language_of_message(tracker)
         found["language"] = lang
         lines = latest_metadata(tracker).get("image_lines")
         if latest_metadata(tracker).get("source") == IMAGE_SOURCE and isinstance(lines, int):
             dispatcher.utter_message(text=localized(knowledge().chat["read_from_image"], lang).format(lines=lines))
+
+        # A code from an earlier chat: this one adds to that case from here on.
+        found.update(linked_case_slots(message_text(tracker), dispatcher, lang, slots))
+        add_to_linked_case(tracker, message_text(tracker), {**slots, **found})
+        slots.update(found)
 
         in_case = bool(slots.get("scam_type"))
         requested = slots.get("requested_slot") if tracker.active_loop_name else None
@@ -320,8 +334,10 @@ class ValidateSlotMappings(ValidationAction):
         if in_case:
             found["case_state"] = "critical" if merged.get("risk_level") == "critical" else "open"
             # In the reply language (only what changed is set below).
-            found.update(case_texts(slots.get("scam_type"), slots.get("case_flags") or [], lang))
+            found.update(
+                case_texts(slots.get("scam_type"), slots.get("case_flags") or [], lang, slots.get("case_code"))
+            )
         else:
             found["case_state"] = "no_case"
 
-        return [SlotSet(name, value) for name, value in found.items() if value != slots.get(name)]
+        return [SlotSet(name, value) for name, value in found.items() if value != stored.get(name)]

@@ -45,7 +45,10 @@ TRIAGE_SLOTS_ASKED: Tuple[str, ...] = (
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 STORY_CUES: Tuple[str, ...] = ("new_story", "same_case")
-CHAT_MESSAGES: Tuple[str, ...] = ("risk", "golden_time_still_open", "rate_limited", "service_unavailable")
+CHAT_MESSAGES: Tuple[str, ...] = (
+    "risk", "golden_time_still_open", "rate_limited", "service_unavailable", "read_from_image", "handoff_taken",
+    "handoff_returned", "feedback_noted", "case_code_line", "case_linked", "case_code_unknown",
+)
 
 Localized = Mapping[str, Any]
 

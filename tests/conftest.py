@@ -10,6 +10,7 @@ SQLite case database, so no test writes to var/.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,16 +20,19 @@ from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional
 import pytest
 import requests
 import sqlalchemy as sa
+from playwright.sync_api import Browser, sync_playwright
 from rasa_sdk import Tracker
 
 from actions.common import case_repository
 from actions.reported import report_repository
 from bot.local_servers import (
     MODEL,
+    Deployment,
     ServiceUnavailable,
     base_environment,
     free_port,
     new_tokens,
+    production_deployment,
     sqlite_url,
     start_action_server,
     start_rasa,
@@ -225,3 +229,36 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAssistan
         finally:
             for server in reversed(servers):
                 server.stop()
+
+
+# A crashed replica's lock holds its conversation this long (Rasa's default is 60 s): test_replicas crashes one.
+LOCK_LIFETIME_S = 20
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """Two Rasa replicas on PostgreSQL and Redis (endpoints.production.yml), one action server: started once.
+    test_handoff_live runs on it before test_replicas (file order), whose failures come last."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make model` first (make test does).")
+    try:
+        with production_deployment(2, tmp_path_factory.mktemp("replicas"), LOCK_LIFETIME_S) as started:
+            yield started
+    except ServiceUnavailable as error:
+        fail_in_ci_else_skip(str(error))
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run scripts/system_deps.sh (make test does)")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

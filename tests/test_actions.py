@@ -723,7 +723,8 @@ def variations() -> Iterator[tuple[str, str, Dict[str, Any]]]:
 def test_every_reply_filled_with_a_cases_texts_is_phone_sized(scam_type: str, lang: str) -> None:
     story = {"zh": ROMANCE_STORY, "en": POLICE_STORY}[lang]
     flags = [f"{f.id}\t{f.phrase}" for f in find_red_flags(story, lang, KB)][:3]
-    filled = {**case_texts(scam_type, flags, lang), "likely_type": "other"}
+    filled = {**case_texts(scam_type, flags, lang, "K7QM3XPA"), "likely_type": "other", "handoff_position": "12",
+              "handoff_wait": "15"}
     for name, variant_lang, variant in variations():
         if variant_lang != lang or name.startswith("utter_faq/"):
             continue

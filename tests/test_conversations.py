@@ -64,7 +64,7 @@ LANGS = ("zh", "en")
 OPENING_KINDS = ("opening", "other", "second_story")
 FOLLOW_UP_KINDS = (
     "doubt", "denial", "in_contact", "what_now", "report", "bank_number", "recovery_offer",
-    "triage_answer", "thanks_bye", "lang_switch", "mixed_language",
+    "triage_answer", "thanks_bye", "lang_switch", "mixed_language", "ask_human",
 )
 KINDS = OPENING_KINDS + FOLLOW_UP_KINDS
 RISK_ORDER = ("low", "medium", "high", "critical")

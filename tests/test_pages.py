@@ -11,8 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from tests.conftest import LiveAssistant
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LiveAssistant
 
 PAGES = [
     "/webhooks/webchat/", "/webhooks/webchat/static/app.js", "/webhooks/hotline/",

@@ -22,20 +22,14 @@ import sqlalchemy as sa
 
 from bot.knowledge import load_knowledge, localized
 from bot.local_servers import (
-    MODEL,
     TEST_CLIENT_RATE_MESSAGES,
     Deployment,
     Server,
-    ServiceUnavailable,
-    production_deployment,
 )
 from bot.senders import conversation_id
-from tests.conftest import fail_in_ci_else_skip
 
 KB = load_knowledge()
 CONVERSATIONS = 16
-# A crashed replica's lock holds its conversation this long (Rasa's default is 60 s).
-LOCK_LIFETIME_S = 20
 STORIES = {
     "romance": "网上认识的男朋友让我在他说的平台投资，已经充了三次钱，现在提现要交保证金",
     "impersonate_official": "自称公安局的民警打电话说我的身份证涉嫌洗钱，要我把存款转到安全账户配合调查，"
@@ -58,17 +52,6 @@ CHANNELS = ("rest", "webchat", "integration")
 
 def question(slot: str) -> str:
     return str(localized(KB.triage_questions[slot]["text"], "zh"))
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make model` first (make test does).")
-    try:
-        with production_deployment(2, tmp_path_factory.mktemp("replicas"), LOCK_LIFETIME_S) as started:
-            yield started
-    except ServiceUnavailable as error:
-        fail_in_ci_else_skip(str(error))
 
 
 @pytest.fixture(scope="module")

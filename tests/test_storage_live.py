@@ -16,8 +16,8 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from bot.knowledge import load_knowledge, localized
-from tests.conftest import LiveAssistant
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LiveAssistant
+from tests.test_browser import ARTIFACTS
 
 KB = load_knowledge()
 PHONE = "13812345678"

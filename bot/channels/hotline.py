@@ -17,6 +17,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.analysis import add_reported, analyze
+from bot.channels.hotline_desk import add_desk_routes
 from bot.channels.http import (
     MAX_BODY_BYTES,
     RequestRejected,
@@ -47,6 +48,8 @@ from bot.reported import (
 from bot.reported_csv import ImportRejected, export_csv, plan_import
 from bot.settings import required_secret
 from bot.storage.cases import CaseRepository, CaseStats
+from bot.storage.feedback import FeedbackRepository
+from bot.storage.handoffs import HandoffRepository
 from bot.storage.reports import STAFF, NewReport, ReportRepository, count_for
 
 logger = structlog.get_logger()
@@ -102,12 +105,16 @@ class HotlineInput(InputChannel):
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         hash_key()  # fails at start-up, not at the first lookup
         return cls(required_secret("HOTLINE_TOKEN", "the hotline API"), CaseRepository.from_environment(),
-                   ReportRepository.from_environment())
+                   ReportRepository.from_environment(), HandoffRepository.from_environment(),
+                   FeedbackRepository.from_environment())
 
-    def __init__(self, token: str, cases: CaseRepository, reports: ReportRepository) -> None:
+    def __init__(self, token: str, cases: CaseRepository, reports: ReportRepository, handoffs: HandoffRepository,
+                 feedback: FeedbackRepository) -> None:
         self._token = token
         self._cases = cases
         self._reports = reports
+        self._handoffs = handoffs
+        self._feedback = feedback
 
     def _staff_only(self, request: Request) -> None:
         if not bearer_token_matches(request, self._token):
@@ -210,9 +217,11 @@ class HotlineInput(InputChannel):
             names = {t: dict(types[t].name) for t in stats.by_scam_type if t in types}
             try:
                 reported = await self._stored(self._reports.stats, stats.since, stats.until)
+                feedback = await self._stored(self._feedback.stats, stats.since, stats.until)
             except RequestRejected as rejected:
                 return rejected.response()
-            return response.json({**stats.as_dict(), "scam_names": names, "reported": reported})
+            return response.json({**stats.as_dict(), "scam_names": names, "reported": reported,
+                                  "feedback": feedback})
 
         @blueprint.route("/stats.csv", methods=["GET"])
         async def stats_export(request: Request) -> HTTPResponse:
@@ -225,6 +234,21 @@ class HotlineInput(InputChannel):
                 stats_csv(stats), content_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
+
+        @blueprint.route("/feedback.csv", methods=["GET"])
+        async def feedback_export(request: Request) -> HTTPResponse:
+            """Verdicts called wrong (redacted texts), for the team to write new examples from."""
+            try:
+                self._staff_only(request)
+                since, until = stats_window(request.args)
+                rows = await self._stored(self._feedback.export_csv, since, until)
+            except RequestRejected as rejected:
+                return rejected.response()
+            filename = f"feedback_{since.isoformat()}_{until.isoformat()}.csv"
+            return response.text(rows, content_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+        add_desk_routes(blueprint, self._staff_only, self._stored, self._cases, self._handoffs, self._feedback)
 
         @blueprint.route("/reported", methods=["POST"])
         async def report_identifier(request: Request) -> HTTPResponse:

@@ -33,6 +33,7 @@ logger = structlog.get_logger()
 
 STORE_ERRORS = (SQLAlchemyError, RedisError, LockError)
 CONVERSATION_HEADER = "X-Conversation-Id"
+HANDOFF_HEADER = "X-Handoff"
 # Rasa's processor reports a custom action that raised (e.g. the action server is unreachable) only
 # in its log, with this message, then carries on without the action's events.
 ACTION_FAILED = "Encountered an exception while running action"
@@ -64,6 +65,12 @@ async def reply_language(request: Request, message: UserMessage) -> str:
     return resolve_language(message.text or "", (message.metadata or {}).get("lang"))
 
 
+async def held_by_staff(request: Request, message: UserMessage) -> bool:
+    """Whether hotline staff hold this conversation (bot/handoff.py paused it)."""
+    tracker = await request.app.ctx.agent.tracker_store.retrieve(message.sender_id)
+    return bool(tracker and tracker.is_paused())
+
+
 async def run_turn(
     request: Request,
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -84,6 +91,9 @@ async def run_turn(
     if failures:
         logger.error("turn.store_unavailable", sender_id=message.sender_id, error=str(failures[0]))
         return store_unavailable()
+    if not lost_actions and not collector.messages and await held_by_staff(request, message):
+        # Rasa logged the message and, the conversation being paused, said nothing: staff answer it.
+        return response.json([], headers={CONVERSATION_HEADER: message.sender_id, HANDOFF_HEADER: "with_staff"})
     if lost_actions or not collector.messages:
         logger.warning("turn.no_reply", sender_id=message.sender_id, lost_actions=len(lost_actions))
         collector.messages.clear()

@@ -31,8 +31,10 @@ from bot.channels.http import (
 )
 from bot.channels.ratelimit import RateLimits, rate_limited, shared_rate_limits
 from bot.channels.turns import run_turn, store_unavailable
+from bot.handoff import STAFF_AUTHOR
 from bot.ocr import IMAGE_SOURCE, IMAGE_TYPES, MAX_IMAGE_BYTES, read_image
 from bot.senders import conversation_id, sender_id_key
+from bot.storage.handoffs import HANDOFF_SLOT
 from bot.tracker_store import watch_store_failures
 
 MESSAGE_PARTS = ("text", "buttons", "custom", "image", "attachment")
@@ -60,10 +62,13 @@ class WebchatOutput(CollectingOutputChannel):
         self.messages.append(merged)
 
 
-def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
-    """What the person saw, rebuilt from the tracker's events."""
+def history_messages(events: List[Any], after: float = 0.0) -> List[Dict[str, Any]]:
+    """What the person saw, rebuilt from the tracker's events (those later than `after`, a timestamp);
+    hotline staff's messages have the role "staff"."""
     messages: List[Dict[str, Any]] = []
     for event in events:
+        if event.timestamp <= after:
+            continue
         if isinstance(event, UserUttered) and event.text:
             shown = (event.metadata or {}).get("display") or event.text
             said: Dict[str, Any] = {"role": "user", "text": shown, "timestamp": event.timestamp}
@@ -71,7 +76,8 @@ def history_messages(events: List[Any]) -> List[Dict[str, Any]]:
                 said["source"] = IMAGE_SOURCE
             messages.append(said)
         elif isinstance(event, BotUttered):
-            message: Dict[str, Any] = {"role": "bot", "timestamp": event.timestamp}
+            staff = (event.metadata or {}).get("author") == STAFF_AUTHOR
+            message: Dict[str, Any] = {"role": "staff" if staff else "bot", "timestamp": event.timestamp}
             if event.text:
                 message["text"] = event.text
             for key in ("buttons", "custom"):
@@ -174,7 +180,13 @@ class WebchatInput(InputChannel):
             if failures:
                 # Rasa's fail-safe store would have answered with an empty history.
                 return store_unavailable()
+            try:
+                after = float(request.args.get("after") or 0)
+            except ValueError:
+                return RequestRejected(422, "invalid_after", "'after' must be a timestamp (seconds).").response()
             events = list(tracker.events) if tracker else []
-            return response.json({"sender": sender, "messages": history_messages(events)})
+            # "waiting" or "with_staff" while the page should look for staff messages (it polls with ?after=).
+            handoff = tracker.get_slot(HANDOFF_SLOT) if tracker else None
+            return response.json({"sender": sender, "messages": history_messages(events, after), "handoff": handoff})
 
         return blueprint

@@ -6,14 +6,15 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from bot.case_codes import new_code
 from bot.settings import require_postgresql
-from bot.storage.models import Case, utc_now
+from bot.storage.models import Case, CaseNote, utc_now
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_URL = f"sqlite:///{ROOT / 'var' / 'cases.db'}"
@@ -91,8 +92,8 @@ class CaseRepository:
         """CASE_DB_URL (any SQLAlchemy URL), by default the SQLite file var/cases.db."""
         return cls(make_engine(database_url()))
 
-    def upsert(self, conversation_id: str, **fields: Any) -> None:
-        """Create the conversation's case or update the given fields of it."""
+    def upsert(self, conversation_id: str, **fields: Any) -> str:
+        """Create the conversation's case or update the given fields of it; returns the case's code."""
         unknown = set(fields) - FIELDS
         if unknown:
             raise ValueError(f"not case fields: {sorted(unknown)}")
@@ -105,9 +106,64 @@ class CaseRepository:
             if case is None:
                 case = Case(conversation_id=conversation_id)
                 session.add(case)
-            for name, value in fields.items():
-                setattr(case, name, value)
-            case.updated_at = utc_now()
+            self._update(session, case, fields)
+            return str(case.case_code)
+
+    def update_by_code(self, code: str, **fields: Any) -> bool:
+        """Update the case with this code (a later chat that quoted it); False when there is none."""
+        unknown = set(fields) - FIELDS
+        if unknown:
+            raise ValueError(f"not case fields: {sorted(unknown)}")
+        with self._sessions.begin() as session:
+            case = session.execute(sa.select(Case).where(Case.case_code == code)).scalar_one_or_none()
+            if case is None:
+                return False
+            self._update(session, case, fields)
+            return True
+
+    @staticmethod
+    def _update(session: Any, case: Case, fields: Dict[str, Any]) -> None:
+        for name, value in fields.items():
+            setattr(case, name, value)
+        case.updated_at = utc_now()
+        if case.case_code is None:
+            case.case_code = CaseRepository._unused_code(session)
+
+    @staticmethod
+    def _unused_code(session: Any) -> str:
+        # 31^8 codes: a clash is rare, and checked rather than left to the unique constraint.
+        while True:
+            code = new_code()
+            if session.execute(sa.select(Case.id).where(Case.case_code == code)).first() is None:
+                return code
+
+    def find(self, code: str) -> Optional[Dict[str, Any]]:
+        """The case with this code as a summary (no message text but its redacted notes), or None."""
+        with self._sessions() as session:
+            case = session.execute(sa.select(Case).where(Case.case_code == code)).scalar_one_or_none()
+            if case is None:
+                return None
+            notes = session.execute(
+                sa.select(CaseNote).where(CaseNote.case_id == case.id).order_by(CaseNote.added_at, CaseNote.id)
+            ).scalars()
+            summary = {name: getattr(case, name) for name in sorted(FIELDS)}
+            return {
+                **summary, "case_code": case.case_code, "conversation_id": case.conversation_id,
+                "created_at": case.created_at.isoformat(timespec="seconds") + "Z",
+                "updated_at": case.updated_at.isoformat(timespec="seconds") + "Z",
+                "notes": [{"added_at": n.added_at.isoformat(timespec="seconds") + "Z", "source": n.source,
+                           "text": n.text} for n in notes],
+            }
+
+    def add_note(self, code: str, source: str, text: str) -> bool:
+        """A redacted note added to the case with this code; False when there is none."""
+        with self._sessions.begin() as session:
+            case_id = session.execute(sa.select(Case.id).where(Case.case_code == code)).scalar_one_or_none()
+            if case_id is None:
+                return False
+            session.add(CaseNote(case_id=case_id, source=source, text=text))
+            session.execute(sa.update(Case).where(Case.id == case_id).values(updated_at=utc_now()))
+            return True
 
     def stats(self, since: date, until: date) -> CaseStats:
         """Cases created from `since` to `until` (both whole UTC days), counted three ways."""
@@ -131,4 +187,8 @@ class CaseRepository:
         """Delete the cases not updated for `days` days; returns how many."""
         cutoff = utc_now() - timedelta(days=days)
         with self._sessions.begin() as session:
+            # SQLite enforces no foreign keys unless asked: the notes go first, explicitly.
+            stale = sa.select(Case.id).where(Case.updated_at < cutoff)
+            session.execute(sa.delete(CaseNote).where(CaseNote.case_id.in_(stale)),
+                            execution_options={"synchronize_session": False})
             return int(session.execute(sa.delete(Case).where(Case.updated_at < cutoff)).rowcount)
