@@ -39,6 +39,7 @@ from actions.interruptions import ANSWERS_TO_THE_FORM, answer_inside_form, slots
 from actions.reported import reported_slots
 from actions.risk import CRITICAL_WINDOW_MINUTES, alert_if_newly_critical, record_risk
 from bot.analysis import scam_type_of_intent
+from bot.case_codes import without_case_codes
 from bot.facts import EXPOSURES, Facts, extract_facts
 from bot.knowledge import localized
 from bot.language import SUPPORTED, detect_language
@@ -170,7 +171,9 @@ def reply_language_of_message(tracker: Tracker) -> str:
     words are someone else's: an English text message sent by a Chinese reader is answered in Chinese."""
     entity = next(tracker.get_latest_entity_values("language"), None)
     from_image = latest_metadata(tracker).get("source") == IMAGE_SOURCE
-    spoken = entity if entity in SUPPORTED else None if from_image else detect_language(message_text(tracker))
+    # A quoted case code is nobody's words: its Latin letters must not make a Chinese message English.
+    words = without_case_codes(message_text(tracker))
+    spoken = entity if entity in SUPPORTED else None if from_image else detect_language(words)
     if spoken:
         return spoken
     page, before, had_before = page_languages(tracker)

@@ -1,6 +1,6 @@
 """Case codes a person can read out on the phone: eight characters without 0/O, 1/I/L, shown as "K7QM-3XPA".
 
-A code has at least two digits and two letters, so that no English word, number or date in a message
+Each half has a digit and a letter, so that no English word, number, date or "send 6888" in a message
 reads as one (`codes_in`).
 """
 
@@ -12,19 +12,21 @@ from typing import List
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 8
-MIN_DIGITS = MIN_LETTERS = 2
 _CHAR = f"[{ALPHABET}{ALPHABET.lower()}]"
 # Four and four, with a dash, a space or nothing between; not inside a longer run of letters or digits.
 _CODE = re.compile(rf"(?<![A-Za-z0-9])({_CHAR}{{4}})[-\s－—]?({_CHAR}{{4}})(?![A-Za-z0-9])")
 
 
+def _mixed(part: str) -> bool:
+    return any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+
+
 def _well_formed(code: str) -> bool:
-    digits = sum(c.isdigit() for c in code)
-    return len(code) == LENGTH and digits >= MIN_DIGITS and LENGTH - digits >= MIN_LETTERS
+    return len(code) == LENGTH and _mixed(code[:4]) and _mixed(code[4:])
 
 
 def new_code() -> str:
-    """A random code (about 39 bits), stored without the dash."""
+    """A random code (about 38 bits), stored without the dash."""
     while True:
         code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
         if _well_formed(code):
@@ -43,3 +45,9 @@ def codes_in(text: str) -> List[str]:
         if _well_formed(code) and code not in found:
             found.append(code)
     return found
+
+
+def without_case_codes(text: str) -> str:
+    """`text` with every case code left out."""
+    return _CODE.sub(lambda match: "" if _well_formed((match.group(1) + match.group(2)).upper()) else match.group(0),
+                     text or "")

@@ -1,4 +1,4 @@
-"""Delete conversations and case records older than N days: `python -m bot.retention --days 90`.
+"""Delete conversations, cases, closed handoffs and feedback older than N days: `python -m bot.retention --days 90`.
 
 A conversation goes whole once its latest event is older than that; a case once it
 has not been updated for that long. The stores are found as the server finds them:
@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 
 from bot.storage.cases import CaseRepository, owner_only_sqlite
+from bot.storage.feedback import FeedbackRepository
+from bot.storage.handoffs import HandoffRepository
 from bot.storage.migrate import upgrade
 
 
@@ -67,8 +69,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         engine.dispose()
     upgrade()  # as at start-up: the job also works before the server first ran
     cases = CaseRepository.from_environment().delete_older_than(args.days)
-    print(f"retention: deleted {conversations} conversations ({events} events) and {cases} cases "
-          f"older than {args.days} days")
+    handoffs = HandoffRepository.from_environment().delete_older_than(args.days)
+    feedback = FeedbackRepository.from_environment().delete_older_than(args.days)
+    print(f"retention: deleted {conversations} conversations ({events} events), {cases} cases, "
+          f"{handoffs} closed handoffs and {feedback} feedback notes older than {args.days} days")
 
 
 if __name__ == "__main__":

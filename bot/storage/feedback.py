@@ -35,7 +35,8 @@ class NewFeedback:
 
 
 def _redacted(text: Optional[str]) -> Optional[str]:
-    return redact(text[:MAX_TEXT_CHARS]) if text else None
+    # Redacted before it is cut: a number cut in two would no longer be recognised.
+    return redact(text)[:MAX_TEXT_CHARS] if text else None
 
 
 class FeedbackRepository:

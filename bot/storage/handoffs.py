@@ -9,7 +9,7 @@ import json
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -52,6 +52,11 @@ def as_dict(handoff: Handoff, now: datetime) -> Dict[str, Any]:
         "waited_seconds": int((started - handoff.requested_at).total_seconds()),
         "console_id": handoff.console_id,
     }
+
+
+def queue_order(handoff: Handoff) -> Tuple[bool, datetime, int]:
+    """The order staff see and people are told: critical chats first, then the oldest."""
+    return handoff.risk_level != "critical", handoff.requested_at, handoff.id
 
 
 class HandoffRepository:
@@ -104,11 +109,9 @@ class HandoffRepository:
                 setattr(handoff, name, case.get(name))
             handoff.facts = facts
             session.flush()
-            ahead = session.execute(
-                sa.select(sa.func.count()).select_from(Handoff)
-                .where(Handoff.status == WAITING, Handoff.requested_at < handoff.requested_at)
-            ).scalar_one()
-            return QueuePlace(handoff.id, int(ahead) + 1, self._typical_wait(session))
+            waiting = session.execute(sa.select(Handoff).where(Handoff.status == WAITING)).scalars().all()
+            position = [h.id for h in sorted(waiting, key=queue_order)].index(handoff.id) + 1
+            return QueuePlace(handoff.id, position, self._typical_wait(session))
 
     @staticmethod
     def _typical_wait(session: Any) -> Optional[int]:
@@ -137,12 +140,10 @@ class HandoffRepository:
         """Waiting (oldest first, the critical ones before the rest) and taken handoffs."""
         now = utc_now()
         with self._sessions() as session:
-            rows = session.execute(
-                sa.select(Handoff).where(Handoff.status != CLOSED).order_by(Handoff.requested_at, Handoff.id)
-            ).scalars().all()
-            waiting = [as_dict(h, now) for h in rows if h.status == WAITING]
-            waiting.sort(key=lambda h: h["risk_level"] != "critical")
-            return {"waiting": waiting, "taken": [as_dict(h, now) for h in rows if h.status == TAKEN]}
+            rows = sorted(session.execute(sa.select(Handoff).where(Handoff.status != CLOSED)).scalars().all(),
+                          key=queue_order)
+            return {"waiting": [as_dict(h, now) for h in rows if h.status == WAITING],
+                    "taken": [as_dict(h, now) for h in rows if h.status == TAKEN]}
 
     def get(self, handoff_id: int) -> Optional[Dict[str, Any]]:
         with self._sessions() as session:
