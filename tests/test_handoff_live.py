@@ -228,7 +228,7 @@ def test_in_the_browser_a_citizen_asks_for_a_person_and_staff_answer_from_the_co
         desk.goto(b.url + "/webhooks/hotline/")
         desk.fill("#token", deployment.tokens["hotline"])
         desk.click("#duty-toggle")
-        expect(desk.locator("#handoff-on-duty")).to_contain_text("1", timeout=10_000)
+        expect(desk.locator("#duty-count")).to_contain_text("1", timeout=10_000)
 
         phone: Page = citizen_context.new_page()
         phone.goto(a.url + "/webhooks/webchat/")

@@ -61,6 +61,11 @@
 
   async function loadStrings() { strings = await window.PageKit.loadStrings('static/strings.json'); }
 
+  // Tells the other panels (handoff.js: "verdict wrong") which text was analysed and what was found; null: none now.
+  function announceResult(result) {
+    document.dispatchEvent(new CustomEvent('console:result', { detail: result }));
+  }
+
   /* ---------- rendering helpers (textContent only) ---------- */
 
   function el(tag, className, text) {
@@ -362,10 +367,12 @@
       }
       lastResult = { data, text };
       renderResult(data, text);
+      announceResult(lastResult);
       els.status.textContent = t('doneStatus', { type: scamLabel(data) || data.scam_type, risk: riskLabel(data.risk_level) });
     } catch (err) {
       const e = err && err.kind ? err : { kind: 'network' };
       lastResult = null;
+      announceResult(null);
       els.result.hidden = true;
       els.status.textContent = '';
       showError(e);
@@ -431,6 +438,7 @@
     els.clear.addEventListener('click', () => {
       els.text.value = '';
       lastResult = null;
+      announceResult(null);
       els.result.hidden = true;
       clearError();
       els.text.focus();

@@ -28,6 +28,11 @@
     day: $('chart-day'),
     type: $('chart-type'),
     risk: $('chart-risk'),
+    feedback: $('feedback-section'),
+    feedbackTotal: $('feedback-total'),
+    feedbackSources: $('feedback-sources'),
+    feedbackCorrections: $('feedback-corrections'),
+    feedbackCsv: $('feedback-csv-button'),
     langToggle: $('lang-toggle'),
   };
 
@@ -146,7 +151,63 @@
   function scamLabel(id, names) {
     if (id === 'unknown') return t('scam_unknown');
     const name = names && names[id];
-    return name ? String(name[uiLang] || name.zh || id) : id;
+    if (name) return String(name[uiLang] || name.zh || id);
+    return has('scam_' + id) ? t('scam_' + id) : id;
+  }
+
+  // Whether the strings name this key (a type this page does not know is shown by its id).
+  function has(key) { return key in (strings[uiLang] || {}) || key in (strings.zh || {}); }
+
+  /* Verdicts staff or people marked wrong: how many, from whom, and which type was called which. */
+  function renderFeedback(feedback, names) {
+    els.feedback.hidden = !feedback || typeof feedback !== 'object';
+    if (els.feedback.hidden) return;
+    const total = Number(feedback.total) || 0;
+    const bySource = feedback.by_source || {};
+    els.feedbackTotal.textContent = t('feedbackTotal', { total });
+    els.feedbackSources.textContent = t('feedbackBySource', {
+      person: Number(bySource.person) || 0, staff: Number(bySource.staff) || 0,
+    });
+    const list = els.feedbackCorrections;
+    list.replaceChildren();
+    const pairs = Object.entries(feedback.by_correction || {}).sort((a, b) => b[1] - a[1]);
+    if (!pairs.length) {
+      const li = document.createElement('li');
+      li.className = 'empty';
+      li.textContent = t('noFeedback');
+      list.append(li);
+      return;
+    }
+    pairs.forEach(([pair, count]) => {
+      const [judged, right] = pair.split('->');
+      const li = document.createElement('li');
+      li.className = 'feedback-correction';
+      li.dataset.correction = pair;
+      const from = document.createElement('span');
+      from.className = 'correction-judged';
+      from.textContent = correctionLabel(judged, names);
+      const to = document.createElement('span');
+      to.className = 'correction-right';
+      to.textContent = right === 'unknown' ? t('correction_unknown') : correctionLabel(right, names);
+      // Seen as an arrow, read out as words.
+      const arrow = document.createElement('span');
+      arrow.className = 'correction-arrow';
+      arrow.setAttribute('aria-hidden', 'true');
+      arrow.textContent = ' → ';
+      const spoken = document.createElement('span');
+      spoken.className = 'visually-hidden';
+      spoken.textContent = ' ' + t('correctionArrow') + ' ';
+      const n = document.createElement('strong');
+      n.className = 'correction-count';
+      n.textContent = t('feedbackCount', { count: Number(count) });
+      li.append(from, arrow, spoken, to, n);
+      list.append(li);
+    });
+  }
+
+  function correctionLabel(id, names) {
+    if (id === 'none') return t('scam_none');
+    return scamLabel(id || 'unknown', names);
   }
 
   function render(data) {
@@ -166,6 +227,7 @@
       .sort((a, b) => b[1] - a[1])
       .map(([kind, count]) => ({ label: t('kind_' + kind), count: Number(count) }));
     horizontalBars(els.matches, t('matchesByKind'), matches);
+    renderFeedback(data.feedback, data.scam_names);
     els.result.hidden = false;
   }
 
@@ -257,16 +319,17 @@
     }
   }
 
-  async function exportCsv() {
+  // GET ../<path> (with the dates chosen) and save it under the name the server gives it.
+  async function exportCsv(path, fallbackName) {
     clearError();
     try {
-      const res = await get('stats.csv');
+      const res = await get(path);
       const disposition = res.headers.get('Content-Disposition') || '';
       const match = /filename="([^"]+)"/.exec(disposition);
       const url = URL.createObjectURL(await res.blob());
       const link = document.createElement('a');
       link.href = url;
-      link.download = match ? match[1] : 'cases.csv';
+      link.download = match ? match[1] : fallbackName;
       document.body.append(link);
       link.click();
       link.remove();
@@ -288,7 +351,8 @@
       e.preventDefault();
       loadStats();
     });
-    els.csv.addEventListener('click', exportCsv);
+    els.csv.addEventListener('click', () => exportCsv('stats.csv', 'cases.csv'));
+    els.feedbackCsv.addEventListener('click', () => exportCsv('feedback.csv', 'feedback.csv'));
     els.langToggle.addEventListener('click', () => {
       uiLang = uiLang === 'zh' ? 'en' : 'zh';
       storageSet('localStorage', KEY_UI_LANG, uiLang);

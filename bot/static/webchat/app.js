@@ -9,6 +9,9 @@
   const KEY_DRAFT = 'fz.webchat.draft';
   const TIMEOUT_MS = 30000;
   const GAP_SECONDS = 5 * 60;
+  const HANDOFF_POLL_MS = 2500;
+  // The chat's handoff states while a hotline staff member is asked for or holds the chat.
+  const HANDOFF_ACTIVE = ['waiting', 'with_staff'];
   const LANGS = ['zh', 'en'];
 
   const els = {
@@ -36,6 +39,12 @@
   let generation = 0;
   let pending = 0;
   let inflight = null;
+  // While staff are asked for or hold the chat, the page looks for their messages in the history.
+  let handoff = null; // null, 'waiting' or 'with_staff'
+  let pollTimer = null;
+  let polling = false;
+  let pollAfter = null; // the largest timestamp seen in history responses
+  let handoffStatus = null;
 
   // localStorage can throw (private mode, disabled storage); the chat must still work.
   const store = {
@@ -370,6 +379,36 @@
     return row;
   }
 
+  function staffAvatar() {
+    const box = userAvatar();
+    box.className = 'avatar avatar-staff';
+    return box;
+  }
+
+  // A hotline staff member's message: on the other side like the assistant's, in its own colour and labelled.
+  function appendStaff(msg, ts) {
+    maybeTimeSeparator(ts);
+    const row = document.createElement('div');
+    row.className = 'msg msg-staff';
+    const body = document.createElement('div');
+    body.className = 'msg-body';
+    const bubble = document.createElement('div');
+    bubble.className = 'bubble';
+    const label = document.createElement('div');
+    label.className = 'staff-label';
+    label.dataset.i18n = 'staffLabel';
+    label.textContent = t('staffLabel');
+    const text = document.createElement('div');
+    text.className = 'bubble-text';
+    text.append(linkify(msg.text));
+    bubble.append(label, text);
+    body.append(bubble);
+    row.append(staffAvatar(), body);
+    els.messages.append(row);
+    scrollToBottom();
+    return row;
+  }
+
   function appendNote(key) {
     const note = document.createElement('div');
     note.className = 'sys-note';
@@ -490,7 +529,10 @@
         showReadText(row, data.read);
         data = data.messages;
       }
-      renderBotBatch(Array.isArray(data) ? data : [], nowSeconds());
+      // Staff hold the chat: the reply is empty (X-Handoff: with_staff) and they answer here themselves.
+      const replies = Array.isArray(data) ? data : [];
+      renderBotBatch(replies, nowSeconds());
+      followHandoff(replies, res.headers.get('X-Handoff'));
     } catch (err) {
       if (gen !== generation) return;
       const kind = err && err.kind ? err.kind : timedOut ? 'timeout' : 'network';
@@ -562,6 +604,7 @@
     const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
     const gen = generation;
     let messages;
+    let state = null;
     try {
       const res = await fetch('history?sender=' + encodeURIComponent(sender), {
         headers: { Accept: 'application/json' },
@@ -573,6 +616,7 @@
         if (!res.ok) throw new Error('HTTP ' + res.status);
         const data = await res.json();
         messages = data && Array.isArray(data.messages) ? data.messages : [];
+        state = data ? data.handoff : null;
       }
     } catch (e) {
       if (gen !== generation) return;
@@ -583,11 +627,10 @@
       clearTimeout(timer);
     }
     if (gen !== generation) return;
-    if (!messages.length) {
-      showWelcome();
-      return;
-    }
-    renderHistory(messages);
+    noteTimestamps(messages);
+    if (!messages.length) showWelcome();
+    else renderHistory(messages);
+    if (HANDOFF_ACTIVE.indexOf(state) >= 0) setHandoff(state);
   }
 
   function renderHistory(messages) {
@@ -604,7 +647,10 @@
     messages.forEach((m) => {
       if (!m || typeof m !== 'object') return;
       const ts = typeof m.timestamp === 'number' ? m.timestamp : nowSeconds();
-      if (m.role === 'user') {
+      if (m.role === 'staff') {
+        flush();
+        appendStaff(m, ts);
+      } else if (m.role === 'user') {
         flush();
         const fromImage = m.source === 'image';
         // The server stores a clicked button's payload ("/affirm"); show its title instead.
@@ -630,6 +676,105 @@
     scrollToBottom();
   }
 
+  /* ---------- a hotline staff member in the chat ---------- */
+
+  function noteTimestamps(messages) {
+    messages.forEach((m) => {
+      const ts = m && typeof m.timestamp === 'number' ? m.timestamp : null;
+      if (ts !== null && (pollAfter === null || ts > pollAfter)) pollAfter = ts;
+    });
+  }
+
+  function handoffOf(m) {
+    return m && typeof m === 'object' && m.custom && typeof m.custom.handoff === 'string' ? m.custom.handoff : null;
+  }
+
+  // A reply to the person's own message: "asked for staff" (waiting), or the chat is held by staff.
+  function followHandoff(replies, header) {
+    let state = null;
+    replies.forEach((m) => { state = handoffOf(m) || state; });
+    if (!state && header === 'with_staff') state = 'with_staff';
+    if (state) setHandoff(state);
+  }
+
+  function setHandoff(state) {
+    if (HANDOFF_ACTIVE.indexOf(state) < 0) {
+      handoff = null;
+      clearInterval(pollTimer);
+      pollTimer = null;
+      showHandoffStatus(null);
+      return;
+    }
+    handoff = state;
+    showHandoffStatus(state === 'waiting' ? 'handoffWaiting' : 'handoffWithStaff');
+    if (!pollTimer) {
+      pollTimer = setInterval(pollHistory, HANDOFF_POLL_MS);
+      // Nothing seen yet: learn the latest timestamp now, so no staff message slips in before it.
+      if (pollAfter === null) pollHistory();
+    }
+  }
+
+  function showHandoffStatus(key) {
+    const line = handoffStatus;
+    if (!line) return;
+    line.hidden = !key;
+    line.dataset.state = key ? handoff : '';
+    if (key) {
+      line.dataset.i18n = key;
+      line.textContent = t(key);
+    } else {
+      delete line.dataset.i18n;
+      line.textContent = '';
+    }
+  }
+
+  /* Only what no reply of our own brought: the staff's messages and the "staff joined / left" notes. The
+   * "waiting" note came with the reply to the person's request; the first look (no `after`) shows only
+   * what came after that note. */
+  async function pollHistory() {
+    if (polling || !handoff) return;
+    polling = true;
+    const gen = generation;
+    const first = pollAfter === null;
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+    try {
+      let url = 'history?sender=' + encodeURIComponent(sender);
+      if (!first) url += '&after=' + encodeURIComponent(String(pollAfter));
+      const res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal: ctrl.signal });
+      if (!res.ok) return; // looked for again at the next tick
+      const data = await res.json();
+      if (gen !== generation || !handoff || !data || typeof data !== 'object') return;
+      const messages = Array.isArray(data.messages) ? data.messages : [];
+      let fresh = messages;
+      if (first) {
+        let asked = -1;
+        messages.forEach((m, i) => { if (m && m.role === 'bot' && handoffOf(m) === 'waiting') asked = i; });
+        fresh = asked >= 0 ? messages.slice(asked + 1) : [];
+      }
+      noteTimestamps(messages);
+      let ended = false;
+      fresh.forEach((m) => {
+        if (!m || typeof m !== 'object') return;
+        const ts = typeof m.timestamp === 'number' ? m.timestamp : nowSeconds();
+        const note = handoffOf(m);
+        if (m.role === 'staff') {
+          appendStaff(m, ts);
+        } else if (m.role === 'bot' && note && note !== 'waiting') {
+          renderBotBatch([m], ts);
+          if (note === 'ended') ended = true;
+        }
+      });
+      // "ended", or the history no longer names a handoff: the assistant answers again, stop looking.
+      setHandoff(ended ? null : data.handoff);
+    } catch (e) {
+      // Offline for a moment: looked for again at the next tick.
+    } finally {
+      clearTimeout(timer);
+      polling = false;
+    }
+  }
+
   /* ---------- header controls ---------- */
 
   function setLargeText(on) {
@@ -652,6 +797,8 @@
     store.set(KEY_SENDER, sender);
     els.messages.replaceChildren();
     lastTimestamp = null;
+    setHandoff(null);
+    pollAfter = null;
     showWelcome();
     els.input.focus();
   }
@@ -668,6 +815,14 @@
       sender = newConversationId();
       store.set(KEY_SENDER, sender);
     }
+
+    // The line above the composer while staff are asked for or in the chat.
+    handoffStatus = document.createElement('div');
+    handoffStatus.id = 'handoff-status';
+    handoffStatus.className = 'handoff-status';
+    handoffStatus.setAttribute('role', 'status');
+    handoffStatus.hidden = true;
+    els.form.before(handoffStatus);
 
     const draft = store.get(KEY_DRAFT);
     if (draft) els.input.value = draft;
