@@ -23,6 +23,7 @@ from bot.case_codes import codes_in, shown
 from bot.knowledge import load_knowledge, localized
 from bot.local_servers import ROOT, Deployment, Server
 from tests.test_browser import ARTIFACTS
+from tests.test_contract import check, response_schema
 
 KB = load_knowledge()
 CRITICAL_STORY = "有人自称公安说我的银行卡涉嫌洗钱，让我把钱转到安全账户配合调查，我十分钟前刚转了三万"
@@ -119,14 +120,17 @@ def test_a_critical_chat_goes_to_staff_on_the_other_replica_and_back(deployment:
     started = time.monotonic()
     asked = chat(a, sender, "/request_human").json()
     item = new_waiting_item(deployment, b, before)
+    check(staff(deployment, b, "GET", "/handoffs").json(), response_schema("/webhooks/hotline/handoffs", "get", "200"))
     record_timing("api_request_to_queue_s", time.monotonic() - started)
     assert item["scam_type"] == "impersonate_official" and item["risk_level"] == "critical", item
     assert item["facts"]["money_sent"] is True, item
     assert not {"text", "messages", "conversation_id"} & set(item), item  # no message text in the queue
-    assert [(r.get("custom") or {}).get("handoff") for r in asked] == ["waiting"], asked
+    # The place in the queue, then (in the middle of the questions) the next question while they wait.
+    assert (asked[0].get("custom") or {}).get("handoff") == "waiting" and len(asked) == 2, asked
 
     took = staff(deployment, b, "POST", f"/handoffs/{item['id']}/take", json={"console": console})
     assert took.status_code == 200 and took.json()["status"] == "taken", took.text
+    check(took.json(), response_schema("/webhooks/hotline/handoffs/{handoff_id}/take", "post", "200"))
     second = staff(deployment, a, "POST", f"/handoffs/{item['id']}/take", json={"console": "console-second-one"})
     assert second.status_code == 409 and second.json()["error"] == "already_taken"
     assert history(a, sender)["handoff"] == "with_staff"
@@ -145,6 +149,7 @@ def test_a_critical_chat_goes_to_staff_on_the_other_replica_and_back(deployment:
     assert chat(a, sender, "是用手机银行转的").json() == []
     assert chat(b, sender, "对方还让我下载一个会议软件").json() == []
     read = staff(deployment, a, "GET", f"/handoffs/{item['id']}/messages", params={"console": console})
+    check(read.json(), response_schema("/webhooks/hotline/handoffs/{handoff_id}/messages", "get", "200"))
     said = [m["text"] for m in read.json()["messages"] if m["role"] == "user"]
     assert said[-2:] == ["是用手机银行转的", "对方还让我下载一个会议软件"], said
     other = staff(deployment, a, "GET", f"/handoffs/{item['id']}/messages", params={"console": "console-second-one"})
@@ -153,6 +158,7 @@ def test_a_critical_chat_goes_to_staff_on_the_other_replica_and_back(deployment:
     back = staff(deployment, a, "POST", f"/handoffs/{item['id']}/release", json={"console": console})
     assert back.status_code == 200 and back.json()["status"] == "closed", back.text
     after = history(b, sender)
+    check(after, response_schema("/webhooks/webchat/history", "get", "200"))
     assert after["handoff"] is None
     assert after["messages"][-1]["text"] == chat_text("handoff_returned")
     # The bot answers again.
@@ -160,6 +166,22 @@ def test_a_critical_chat_goes_to_staff_on_the_other_replica_and_back(deployment:
     assert again.status_code == 200 and texts(again.json()).strip(), again.text
     late = staff(deployment, b, "POST", f"/handoffs/{item['id']}/messages", json={"console": console, "text": "还在吗"})
     assert late.status_code == 409
+
+
+def test_time_from_asking_for_a_person_to_the_queue(deployment: Deployment, console: str) -> None:
+    """"转人工" typed on one replica until the other replica's queue lists the chat: five new chats."""
+    a, b = deployment.replicas
+    seconds = []
+    for _ in range(5):
+        before = {item["id"] for item in staff(deployment, b, "GET", "/handoffs").json()["waiting"]}
+        started = time.monotonic()
+        replies = chat(a, uuid.uuid4().hex, "转人工").json()
+        new_waiting_item(deployment, b, before)
+        seconds.append(time.monotonic() - started)
+        assert [(r.get("custom") or {}).get("handoff") for r in replies] == ["waiting"], replies
+    seconds.sort()
+    record_timing("typed_request_to_queue_median_s", seconds[2])
+    record_timing("typed_request_to_queue_max_s", seconds[-1])
 
 
 def test_the_case_code_comes_with_the_reporting_steps_and_a_later_chat_adds_to_the_case(
@@ -173,15 +195,16 @@ def test_the_case_code_comes_with_the_reporting_steps_and_a_later_chat_adds_to_t
     assert len(codes) == 1 and shown(codes[0]) in steps, steps
     code = codes[0]
     case = staff(deployment, b, "GET", f"/cases/{shown(code).lower()}").json()
+    check(case, response_schema("/webhooks/hotline/cases/{code}", "get", "200"))
     assert case["case_code"] == code and case["scam_type"] == "romance" and case["notes"] == []
     assert "conversation_id" not in case
 
     later = uuid.uuid4().hex  # another day, another phone: a new chat on the other replica
-    replies = chat(b, later, f"我上次登记过，编号 {shown(code)}，他又让我转了5000到 6222021234567890123").json()
+    replies = chat(b, later, f"我上次登记过，编号 {shown(code)}，他又让我转了5000到 6222021234567890128").json()
     assert chat_text("case_linked").format(code=shown(code)) in texts(replies), replies
     case = staff(deployment, a, "GET", f"/cases/{code}").json()
     assert len(case["notes"]) == 1 and "5000" in case["notes"][0]["text"], case
-    assert "6222021234567890123" not in json.dumps(case, ensure_ascii=False)
+    assert "6222021234567890128" not in json.dumps(case, ensure_ascii=False)
     assert case["money_sent"] is True
 
     unknown = texts(chat(b, uuid.uuid4().hex, "我的编号是 ZZ22-ZZ22").json())
@@ -196,7 +219,7 @@ def test_verdicts_marked_wrong_are_stored_redacted_counted_and_exported(deployme
     noted = texts(chat(a, sender, "/not_a_scam").json())
     assert chat_text("feedback_noted") in noted, noted
     added = staff(deployment, b, "POST", "/feedback", json={
-        "text": "您的快递丢了，请联系客服理赔，退款到卡 6222021234567890123", "judged_type": "none",
+        "text": "您的快递丢了，请联系客服理赔，退款到卡 6222021234567890128", "judged_type": "none",
         "right_type": "customer_service", "comment": "这是冒充客服"})
     assert added.status_code == 201, added.text
     bad = staff(deployment, b, "POST", "/feedback", json={"text": "x", "judged_type": "no_such_type"})
@@ -209,7 +232,7 @@ def test_verdicts_marked_wrong_are_stored_redacted_counted_and_exported(deployme
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert {"person", "staff"} <= {r["source"] for r in rows}
-    assert "13912345678" not in exported.text and "6222021234567890123" not in exported.text
+    assert "13912345678" not in exported.text and "6222021234567890128" not in exported.text
     person = [r for r in rows if r["source"] == "person"][-1]
     assert person["judged_type"] == "impersonate_acquaintance" and person["right_type"] == "none", person
     assert "领导" in person["text"]
@@ -236,10 +259,12 @@ def test_in_the_browser_a_citizen_asks_for_a_person_and_staff_answer_from_the_co
         phone.click("#send-button")
         ask = phone.locator(".quick-reply", has_text="找热线工作人员").last
         expect(ask).to_be_visible(timeout=60_000)
+        before = {item["id"] for item in staff(deployment, b, "GET", "/handoffs").json()["waiting"]}
         started = time.monotonic()
         ask.click()
-        queued = desk.locator(".handoff-item").first
+        queued = desk.locator(f'.handoff-item[data-handoff-id="{new_waiting_item(deployment, b, before)["id"]}"]')
         expect(queued).to_be_visible(timeout=30_000)
+        # The console polls its queue every 3 s: this is what staff wait for, polling included.
         record_timing("browser_click_to_console_queue_s", time.monotonic() - started)
         expect(queued).to_contain_text(str(localized(KB.types["impersonate_official"].name, "zh")))
         desk.screenshot(path=str(ARTIFACTS / "handoff_queue.png"), full_page=True)
@@ -250,6 +275,7 @@ def test_in_the_browser_a_citizen_asks_for_a_person_and_staff_answer_from_the_co
         for line in ("您好，我是热线工作人员，请先停止一切转账。", "您现在方便接电话吗？我们可以马上帮您申请止付。"):
             desk.fill("#handoff-message", line)
             desk.click("#handoff-send")
+            expect(desk.locator("#handoff-messages .chat-msg-staff", has_text=line)).to_be_visible(timeout=15_000)
         staff_bubbles = phone.locator(".msg-staff")
         expect(staff_bubbles).to_have_count(2, timeout=15_000)
         expect(staff_bubbles.last).to_contain_text("申请止付")
