@@ -25,6 +25,8 @@ from bot import retention
 from bot.local_servers import ROOT
 from bot.privacy import redact
 from bot.storage.cases import CaseRepository, make_engine
+from bot.storage.feedback import FeedbackRepository, NewFeedback
+from bot.storage.handoffs import HandoffRepository
 from bot.storage.migrate import upgrade
 from bot.storage.models import utc_now
 from bot.tracker_store import RedactingSQLTrackerStore
@@ -153,14 +155,27 @@ def test_retention_deletes_old_conversations_and_cases(
     repository = CaseRepository(engine)
     for conversation_id in ("old", "recent"):
         repository.upsert(conversation_id, scam_type="impersonate_official")
+    handoffs, feedback = HandoffRepository(engine), FeedbackRepository(engine)
+    for conversation_id in ("old", "recent"):
+        handoffs.request(conversation_id, {})
+        feedback.add(NewFeedback(source="person", judged_type="romance", text=f"{conversation_id} story"))
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE cases SET updated_at = :when WHERE conversation_id = 'old'"),
+                           {"when": utc_now() - timedelta(days=100)})
+        # An old handoff still waiting stays: only closed ones go.
+        connection.execute(sa.text("UPDATE handoffs SET requested_at = :when, status = 'closed' "
+                                   "WHERE conversation_id = 'old'"), {"when": utc_now() - timedelta(days=100)})
+        connection.execute(sa.text("UPDATE verdict_feedback SET created_at = :when WHERE text = 'old story'"),
                            {"when": utc_now() - timedelta(days=100)})
     monkeypatch.setenv("CASE_DB_URL", case_url)
 
     retention.main(["--days", "90"])
 
-    assert "deleted 1 conversations (7 events) and 1 cases older than 90 days" in capsys.readouterr().out
+    assert ("deleted 1 conversations (7 events), 1 cases, 1 closed handoffs and 1 feedback notes older than 90 days"
+            in capsys.readouterr().out)
+    with engine.connect() as connection:
+        assert [c for (c,) in connection.execute(sa.text("SELECT conversation_id FROM handoffs"))] == ["recent"]
+        assert [t for (t,) in connection.execute(sa.text("SELECT text FROM verdict_feedback"))] == ["recent story"]
     tracker_engine = make_engine(tracker_url)
     with tracker_engine.connect() as connection:
         senders = {s for (s,) in connection.execute(sa.text("SELECT DISTINCT sender_id FROM events"))}
