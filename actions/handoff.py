@@ -19,7 +19,7 @@ from bot.amounts import amount_band
 from bot.storage.handoffs import HANDOFF_SLOT, WAITING, HandoffRepository
 
 logger = structlog.get_logger()
-NOBODY = [SlotSet("handoff_answer", "nobody")]
+NOBODY_ANSWERS = ("nobody", "nobody_again")
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,10 +36,13 @@ class ActionRequestHandoff(Action):
     ) -> List[EventType]:
         if tracker.is_paused():
             return []  # staff hold the chat: Rasa predicts no action then; this guards a replayed one
+        # Asked again with nobody on duty: the short answer, not the same bubble twice.
+        nobody = [SlotSet("handoff_answer", "nobody_again" if tracker.get_slot("handoff_answer") in NOBODY_ANSWERS
+                          else "nobody")]
         queue = handoff_repository()
         try:
             if queue.on_duty() == 0:
-                return NOBODY
+                return nobody
             code = tracker.get_slot("case_code") or record_case(tracker)
             place = queue.request(tracker.sender_id, {
                 "case_code": code,
@@ -55,7 +58,7 @@ class ActionRequestHandoff(Action):
         except Exception:
             # No queue to put them in is, for the person, nobody to talk to: 110 and 96110 instead.
             logger.exception("handoff.request_failed", conversation_id=tracker.sender_id)
-            return NOBODY
+            return nobody
         logger.info("handoff.requested", conversation_id=tracker.sender_id, position=place.position)
         estimate = place.typical_wait_minutes
         return [

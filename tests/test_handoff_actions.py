@@ -77,6 +77,15 @@ def test_with_nobody_on_duty_the_answer_is_nobody_and_nothing_is_queued(queue: H
     assert queue.current(sender) is None
 
 
+@pytest.mark.parametrize("before", ["nobody", "nobody_again"])
+def test_asked_again_with_nobody_on_duty_the_answer_is_the_short_one(queue: HandoffRepository, before: str) -> None:
+    tracker = make_tracker("还是想找个人", intent="request_human", sender_id=new_sender("handoff-again"),
+                           slots={"handoff_answer": before})
+    messages, events = run(ActionRequestHandoff(), tracker)
+    assert messages == []
+    assert events == [{"event": "slot", "timestamp": None, "name": "handoff_answer", "value": "nobody_again"}]
+
+
 def test_with_a_console_on_duty_the_conversation_is_queued_first(queue: HandoffRepository) -> None:
     queue.heartbeat("console-a")
     sender = new_sender("handoff-first")
