@@ -7,7 +7,7 @@ import uuid
 import pytest
 import requests
 
-from bot.channels.http import MAX_BODY_BYTES, MAX_TEXT_CHARS
+from bot.channels.http import MAX_BODY_BYTES, MAX_TEXT_CHARS, RequestRejected, after_param
 from bot.knowledge import load_knowledge, localized
 from tests.conftest import LiveAssistant
 
@@ -211,3 +211,17 @@ def test_faq_answer_is_selected_only_for_faq_questions(assistant: LiveAssistant)
     report = _parse(assistant, "自称公安局的民警说我涉嫌洗钱，要我把存款转到安全账户")
     assert report["intent"]["name"].startswith("scam_"), report["intent"]
     assert "faq" not in (report.get("response_selector") or {})
+
+
+@pytest.mark.parametrize("args, expected", [
+    ({}, 0.0), ({"after": ""}, 0.0), ({"after": "1764912000.25"}, 1764912000.25),
+])
+def test_after_reads_a_timestamp(args: dict, expected: float) -> None:
+    assert after_param(args) == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", "nan", "inf", "-inf", "1e400"])
+def test_after_refuses_what_is_no_timestamp(value: str) -> None:
+    with pytest.raises(RequestRejected) as refused:
+        after_param({"after": value})
+    assert (refused.value.status, refused.value.code) == (422, "invalid_after")

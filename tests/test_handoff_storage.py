@@ -531,3 +531,11 @@ def test_export_csv_respects_the_date_window(feedback: FeedbackRepository, migra
     assert texts(today() - timedelta(days=30), today()) == ["recent", "old"]
     assert feedback.export_csv(today() - timedelta(days=5), today() - timedelta(days=4)) == (
         ",".join(EXPORT_COLUMNS) + "\n")
+
+
+def test_the_export_never_starts_a_text_cell_with_a_formula(migrated_url: str) -> None:
+    feedback = FeedbackRepository(make_engine(migrated_url))
+    feedback.add(NewFeedback(source="staff", judged_type="none", text='=HYPERLINK("http://x.example","点我")',
+                             comment="+1 这是诈骗"))
+    row = list(csv.DictReader(io.StringIO(feedback.export_csv(date(2000, 1, 1), date(2999, 12, 31)))))[-1]
+    assert row["text"].startswith("'=HYPERLINK") and row["comment"] == "'+1 这是诈骗"

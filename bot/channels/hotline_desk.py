@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse
 
 from bot import handoff
 from bot.case_codes import codes_in
-from bot.channels.http import RequestRejected, json_object, refuse_other_methods, text_field
+from bot.channels.http import RequestRejected, after_param, json_object, refuse_other_methods, text_field
 from bot.channels.webchat import history_messages
 from bot.knowledge import load_knowledge
 from bot.storage.cases import CaseRepository
@@ -56,7 +56,7 @@ def add_desk_routes(
     blueprint: Blueprint, staff_only: Callable[[Request], None], stored: Stored,
     cases: CaseRepository, handoffs: HandoffRepository, feedback: FeedbackRepository,
 ) -> None:
-    async def held(request: Request, handoff_id: int, console: str) -> str:
+    async def held(handoff_id: int, console: str) -> str:
         """The conversation of a handoff this console holds, or RequestRejected."""
         found = await stored(handoffs.get, handoff_id)
         if found is None:
@@ -122,19 +122,16 @@ def add_desk_routes(
     @answered
     async def messages(request: Request, handoff_id: int) -> HTTPResponse:
         console = console_of({"console": request.args.get("console")})
-        conversation = await held(request, handoff_id, console)
+        after = after_param(request.args)
+        conversation = await held(handoff_id, console)
         tracker = await in_conversation(handoff.read_messages(request.app.ctx.agent, conversation))
-        try:
-            after = float(request.args.get("after") or 0)
-        except ValueError:
-            raise RequestRejected(422, "invalid_after", "'after' must be a timestamp (seconds).")
         return response.json({"handoff": await stored(handoffs.get, handoff_id),
                               "messages": history_messages(list(tracker.events), after)})
 
     @answered
     async def write(request: Request, handoff_id: int) -> HTTPResponse:
         payload = json_object(request)
-        conversation = await held(request, handoff_id, console_of(payload))
+        conversation = await held(handoff_id, console_of(payload))
         text = text_field(payload, "text")[:handoff.MAX_STAFF_MESSAGE_CHARS]
         await in_conversation(handoff.send_staff_message(request.app.ctx.agent, conversation, text))
         return response.json({"sent": True}, status=201)
@@ -142,7 +139,7 @@ def add_desk_routes(
     @answered
     async def release(request: Request, handoff_id: int) -> HTTPResponse:
         console = console_of(json_object(request))
-        conversation = await held(request, handoff_id, console)
+        conversation = await held(handoff_id, console)
         await in_conversation(handoff.hand_back(request.app.ctx.agent, conversation))
         await stored(handoffs.close, handoff_id, console)
         logger.info("handoff.handed_back", handoff_id=handoff_id)

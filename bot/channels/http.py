@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -78,6 +79,17 @@ def json_object(request: Request) -> Dict[str, Any]:
     if not isinstance(payload, dict):
         raise RequestRejected(422, "invalid_body", "The body must be a JSON object.")
     return payload
+
+
+def after_param(args: Any) -> float:
+    """?after=<timestamp in seconds>: only later events (0, all of them, when absent)."""
+    try:
+        after = float(args.get("after") or 0)
+    except ValueError:
+        after = math.nan
+    if not math.isfinite(after):
+        raise RequestRejected(422, "invalid_after", "'after' must be a timestamp (seconds).")
+    return after
 
 
 def text_field(payload: Dict[str, Any], field: str) -> str:

@@ -18,6 +18,7 @@ from sanic.response import HTTPResponse
 from bot.channels.http import (
     MAX_TEXT_CHARS,
     RequestRejected,
+    after_param,
     content_type,
     json_object,
     known_metadata,
@@ -173,6 +174,7 @@ class WebchatInput(InputChannel):
         async def history(request: Request) -> HTTPResponse:
             try:
                 sender = sender_field({"sender": request.args.get("sender")})
+                after = after_param(request.args)
             except RequestRejected as rejected:
                 return rejected.response()
             with watch_store_failures() as failures:
@@ -180,10 +182,6 @@ class WebchatInput(InputChannel):
             if failures:
                 # Rasa's fail-safe store would have answered with an empty history.
                 return store_unavailable()
-            try:
-                after = float(request.args.get("after") or 0)
-            except ValueError:
-                return RequestRejected(422, "invalid_after", "'after' must be a timestamp (seconds).").response()
             events = list(tracker.events) if tracker else []
             # "waiting" or "with_staff" while the page should look for staff messages (it polls with ?after=).
             handoff = tracker.get_slot(HANDOFF_SLOT) if tracker else None

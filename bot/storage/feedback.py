@@ -34,6 +34,11 @@ class NewFeedback:
     case_code: Optional[str] = None
 
 
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula (a pasted scam text may start with "=")."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 def _redacted(text: Optional[str]) -> Optional[str]:
     # Redacted before it is cut: a number cut in two would no longer be recognised.
     return redact(text)[:MAX_TEXT_CHARS] if text else None
@@ -95,7 +100,8 @@ class FeedbackRepository:
         writer.writerow(EXPORT_COLUMNS)
         for row in rows:
             writer.writerow([row.created_at.isoformat(timespec="seconds") + "Z", row.source, row.channel or "",
-                             row.case_code or "", row.judged_type, row.right_type or "", row.text, row.comment or ""])
+                             row.case_code or "", row.judged_type, row.right_type or "",
+                             spreadsheet_safe(row.text), spreadsheet_safe(row.comment or "")])
         return out.getvalue()
 
     def delete_older_than(self, days: int) -> int:
