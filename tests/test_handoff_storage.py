@@ -11,10 +11,11 @@ import io
 import json
 import threading
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from bot.case_codes import ALPHABET, LENGTH, codes_in, new_code, shown
 from bot.privacy import luhn_ok
@@ -26,6 +27,7 @@ from bot.storage.handoffs import (
     RECENT_DAYS,
     HandoffRepository,
 )
+from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import utc_now
 
 MOBILE = "13812345678"
@@ -539,3 +541,22 @@ def test_the_export_never_starts_a_text_cell_with_a_formula(migrated_url: str) -
                              comment="+1 这是诈骗"))
     row = list(csv.DictReader(io.StringIO(feedback.export_csv(date(2000, 1, 1), date(2999, 12, 31)))))[-1]
     assert row["text"].startswith("'=HYPERLINK") and row["comment"] == "'+1 这是诈骗"
+
+
+def test_the_migration_0004_downgrades_and_upgrades_again(new_database: Callable[[], str]) -> None:
+    url = new_database()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        added = {"case_notes", "handoffs", "staff_on_duty", "verdict_feedback"}
+        assert added <= set(sa.inspect(engine).get_table_names())
+        command.downgrade(alembic_config(url), "0003")
+        inspector = sa.inspect(engine)
+        assert not added & set(inspector.get_table_names())
+        assert "case_code" not in {c["name"] for c in inspector.get_columns("cases")}
+        upgrade(url)
+        inspector = sa.inspect(engine)
+        assert added <= set(inspector.get_table_names())
+        assert "case_code" in {c["name"] for c in inspector.get_columns("cases")}
+    finally:
+        engine.dispose()
