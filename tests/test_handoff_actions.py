@@ -23,6 +23,7 @@ from bot.storage.handoffs import HandoffRepository
 from bot.storage.models import utc_now
 from tests.conftest import make_tracker
 from tests.test_actions import run, slots_of
+from tests.test_storage import rows
 
 CHAT = load_knowledge().chat
 MOBILE = "13812345678"
@@ -33,13 +34,6 @@ def new_sender(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def rows(url: str, sql: str, **params: Any) -> List[tuple]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
 
 
 def paused(tracker: Tracker) -> Tracker:

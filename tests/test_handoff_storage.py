@@ -29,6 +29,7 @@ from bot.storage.handoffs import (
 )
 from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import utc_now
+from tests.test_storage import execute, rows
 
 MOBILE = "13812345678"
 
@@ -41,22 +42,8 @@ def luhn_card(prefix: str) -> str:
 CARD = luhn_card("622202123456789012")  # 19 digits, a UnionPay debit card
 
 
-def rows(url: str, sql: str, **params: Any) -> List[tuple]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(sa.text(sql), params)]
-    finally:
-        engine.dispose()
 
 
-def execute(url: str, sql: str, **params: Any) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(sql), params)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

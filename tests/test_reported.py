@@ -38,7 +38,7 @@ from bot.storage.migrate import alembic_config, upgrade
 from bot.storage.models import Base, utc_now
 from bot.storage.reports import CASE, IMPORT, STAFF, NewReport, ReportRepository
 from tests.conftest import LiveAssistant
-from tests.test_storage import rows
+from tests.test_storage import execute, rows
 
 TEST_KEY = "test-report-hash-key-0123456789"
 # Luhn-valid card numbers: the privacy reader only takes a digit run for a card when its check digit is right.
@@ -73,13 +73,6 @@ def table_names(url: str) -> Set[str]:
         engine.dispose()
 
 
-def execute(url: str, sql: str, **params: Any) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(sql), params)
-    finally:
-        engine.dispose()
 
 
 def staff(kind: str, value: str, when: Optional[datetime] = None) -> NewReport:

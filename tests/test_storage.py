@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, Callable, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 import sqlalchemy as sa
@@ -35,11 +35,20 @@ def schema(url: str) -> Dict[str, Any]:
         engine.dispose()
 
 
-def rows(url: str, sql: str) -> list:
+def rows(url: str, sql: str, **params: Any) -> List[tuple]:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(sa.text(sql))]
+            return [tuple(row) for row in connection.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def execute(url: str, sql: str, **params: Any) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(sql), params)
     finally:
         engine.dispose()
 
